@@ -1,0 +1,3 @@
+from accounts.views_admin import urlpatterns  # noqa: F401
+
+app_name = "accounts"

@@ -1,0 +1,1 @@
+from accounts.views_auth import urlpatterns  # noqa: F401

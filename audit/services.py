@@ -1,0 +1,88 @@
+"""Writing the audit log. Call `audit_record` inside the transaction of the change it describes:
+if the audit row cannot be written, the change rolls back with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.models import GENESIS_HASH, AuditEntry
+from auror.middleware import current_request_context
+
+
+def _actor_fields(actor) -> dict[str, Any]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {"actor_id": None, "actor_email": ""}
+    return {"actor_id": actor.pk, "actor_email": actor.email}
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    organisation_id: int | None = None,
+    obj=None,
+    object_type: str = "",
+    object_id: str | int = "",
+    object_repr: str = "",
+    purpose: str = "",
+    detail: dict[str, Any] | None = None,
+    token_id: int | None = None,
+    actor_email: str = "",
+) -> AuditEntry:
+    """Append one row to the organisation's hash chain, in the caller's transaction."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+        object_repr = object_repr or str(obj)[:200]
+    if organisation_id is None and actor is not None and getattr(actor, "organisation_id", None):
+        organisation_id = actor.organisation_id
+    ctx = current_request_context()
+    fields = _actor_fields(actor)
+    if actor_email and not fields["actor_email"]:
+        fields["actor_email"] = actor_email[:254]
+    chain = organisation_id or 0
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO audit_auditchainhead (chain, seq, hash) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING",
+                [chain, GENESIS_HASH],
+            )
+            cur.execute("SELECT seq, hash FROM audit_auditchainhead WHERE chain = %s FOR UPDATE", [chain])
+            seq, prev_hash = cur.fetchone()
+        entry = AuditEntry(
+            chain=chain,
+            seq=seq + 1,
+            organisation_id=organisation_id,
+            at=timezone.now(),
+            token_id=token_id,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id) if object_id != "" else "",
+            object_repr=object_repr[:200],
+            ip=ctx.ip if ctx else None,
+            user_agent=ctx.user_agent if ctx else "",
+            purpose=purpose[:500],
+            detail=_normalise(detail or {}),
+            prev_hash=prev_hash,
+            **fields,
+        )
+        entry.hash = entry.compute_hash()
+        entry.save(force_insert=True)
+        with connection.cursor() as cur:
+            cur.execute(
+                "UPDATE audit_auditchainhead SET seq = %s, hash = %s WHERE chain = %s",
+                [entry.seq, entry.hash, chain],
+            )
+    return entry
+
+
+def _normalise(detail: dict[str, Any]) -> dict[str, Any]:
+    """The JSON that round-trips through jsonb unchanged, so the hash can be recomputed later."""
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return json.loads(json.dumps(detail, cls=DjangoJSONEncoder))

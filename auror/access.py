@@ -1,0 +1,264 @@
+"""The one access policy: what may each user do to which objects.
+
+Every HTML view, API endpoint, search, export, notification and suggestion asks this module, through
+`Model.objects.visible_to(user, action)` (auror.querysets.TenantQuerySet) and the base classes in
+auror.views and auror.api. Rules answer a `Q` so the database does the filtering. An object the
+user may not see is simply absent from their queryset: the caller answers 404, the same as for an
+id that does not exist.
+
+Actions: "view", "change", "delete", "manage" (administrative actions such as user management).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Model, Q
+
+from accounts.models import OrgKind, PoliceSharing, Role
+
+VIEW, CHANGE, DELETE, MANAGE = "view", "change", "delete", "manage"
+ACTIONS = (VIEW, CHANGE, DELETE, MANAGE)
+
+NOTHING = Q(pk__in=[])
+EVERYTHING = Q()
+
+RETAILER_ROLES = {Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN}
+POLICE_ROLES = {Role.POLICE_OFFICER, Role.POLICE_ADMIN}
+ADMIN_ROLES = {Role.RETAILER_ADMIN, Role.POLICE_ADMIN}
+
+Rule = Callable[[object, str], Q]
+_RULES: dict[str, Rule] = {}
+
+
+def rule(label: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        _RULES[label] = fn
+        return fn
+
+    return register
+
+
+def _active(user) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.organisation_id
+        and user.organisation.is_active
+    )
+
+
+def q_for(model: type[Model], user, action: str = VIEW) -> Q:
+    """The filter for `model` rows that `user` may `action`. Unknown models see nothing."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    if not _active(user):
+        return NOTHING
+    fn = _RULES.get(model._meta.label)
+    if fn is None:
+        raise LookupError(f"{model._meta.label} has no access rule in auror.access")
+    return fn(user, action)
+
+
+def can(user, action: str, obj: Model) -> bool:
+    """Whether `user` may `action` this one object (one indexed query)."""
+    return type(obj)._default_manager.filter(pk=obj.pk).filter(q_for(type(obj), user, action)).exists()
+
+
+# --- Organisations, stores, users --------------------------------------------------------------
+
+
+@rule("accounts.Organisation")
+def organisation_rule(user, action: str) -> Q:
+    if user.role == Role.PLATFORM_OPERATOR:
+        return EVERYTHING  # provisioning tenants: their settings, never their content
+    if action == VIEW:
+        return Q(pk=user.organisation_id)
+    if action in (CHANGE, MANAGE) and user.role in ADMIN_ROLES:
+        return Q(pk=user.organisation_id)
+    return NOTHING
+
+
+@rule("accounts.Store")
+def store_rule(user, action: str) -> Q:
+    if user.role == Role.PLATFORM_OPERATOR:
+        return EVERYTHING if action in (VIEW, CHANGE, MANAGE) else NOTHING
+    if user.role not in RETAILER_ROLES:
+        return NOTHING
+    own = Q(organisation_id=user.organisation_id)
+    if action == VIEW:
+        if user.role == Role.STORE_STAFF:
+            return own & Q(pk__in=user.stores.values("pk"))
+        return own
+    if user.role == Role.RETAILER_ADMIN:
+        return own
+    return NOTHING
+
+
+@rule("accounts.User")
+def user_rule(user, action: str) -> Q:
+    if user.role == Role.PLATFORM_OPERATOR:
+        return EVERYTHING
+    if user.role in ADMIN_ROLES:
+        return Q(organisation_id=user.organisation_id)
+    return Q(pk=user.pk) if action == VIEW else NOTHING
+
+
+@rule("accounts.OIDCProvider")
+def oidc_rule(user, action: str) -> Q:
+    if user.role == Role.PLATFORM_OPERATOR:
+        return EVERYTHING
+    if user.role in ADMIN_ROLES:
+        return Q(organisation_id=user.organisation_id)
+    return NOTHING
+
+
+@rule("accounts.ApiToken")
+def token_rule(user, action: str) -> Q:
+    mine = Q(user_id=user.pk)
+    if user.role in ADMIN_ROLES:
+        return mine | Q(organisation_id=user.organisation_id)
+    if user.role == Role.PLATFORM_OPERATOR:
+        return EVERYTHING if action in (VIEW, CHANGE, DELETE) else mine
+    return mine
+
+
+# --- Audit ---------------------------------------------------------------------------------------
+
+
+@rule("audit.AuditEntry")
+def audit_rule(user, action: str) -> Q:
+    if action != VIEW:
+        return NOTHING  # append-only
+    if user.role in ADMIN_ROLES or user.role == Role.PLATFORM_OPERATOR:
+        return Q(organisation_id=user.organisation_id)
+    return NOTHING
+
+
+# --- Events --------------------------------------------------------------------------------------
+
+
+def _sensitivity(user, prefix: str = "") -> Q:
+    return EVERYTHING if user.sensitive_access else Q(**{f"{prefix}sensitive": False})
+
+
+def police_sharing_q(agency, prefix: str = "") -> Q:
+    """Events that `agency` may see: shared with all agencies, or with agencies whose jurisdiction
+    covers the store, per the event's own choice or (when it has none) its retailer's default;
+    never internal-only ones, never those of a retailer that excluded the agency."""
+    p = prefix
+    effective_all = Q(**{f"{p}police_sharing": PoliceSharing.ALL}) | Q(
+        **{f"{p}police_sharing": "", f"{p}organisation__police_sharing_default": PoliceSharing.ALL}
+    )
+    effective_jurisdiction = Q(**{f"{p}police_sharing": PoliceSharing.JURISDICTION}) | Q(
+        **{f"{p}police_sharing": "", f"{p}organisation__police_sharing_default": PoliceSharing.JURISDICTION}
+    )
+    covered = Q(**{f"{p}store__region__in": list(agency.jurisdictions or [])})
+    excluded = Q(**{f"{p}organisation__police_excluded_agencies": agency.pk})
+    return (effective_all | (effective_jurisdiction & covered)) & ~excluded
+
+
+def partner_q(user, prefix: str = "") -> Q:
+    """Events of other retailers that an active agreement lets this retailer see."""
+    from sharing.models import Agreement
+
+    scopes = Agreement.objects.active_between_for(user.organisation_id)
+    q = NOTHING
+    for partner_id, regions in scopes:
+        part = Q(**{f"{prefix}organisation_id": partner_id, f"{prefix}sensitive": False})
+        if regions:
+            part &= Q(**{f"{prefix}store__region__in": regions})
+        q |= part
+    return q
+
+
+def event_q(user, action: str, prefix: str = "") -> Q:
+    p = prefix
+    own = Q(**{f"{p}organisation_id": user.organisation_id}) & _sensitivity(user, p)
+    role = user.role
+    if role == Role.STORE_STAFF:
+        in_stores = Q(**{f"{p}store_id__in": user.stores.values("pk")})
+        if action == VIEW:
+            return own & in_stores
+        if action == CHANGE:
+            return own & in_stores & Q(**{f"{p}created_by_id": user.pk})
+        return NOTHING
+    if role == Role.INVESTIGATOR:
+        if action == VIEW:
+            return own | partner_q(user, p)
+        return own if action == CHANGE else NOTHING
+    if role == Role.RETAILER_ADMIN:
+        if action == VIEW:
+            return own | partner_q(user, p)
+        return own if action in (CHANGE, DELETE) else NOTHING
+    if role == Role.POLICE_OFFICER and action == VIEW:
+        return police_sharing_q(user.organisation, p) & _sensitivity(user, p)
+    return NOTHING
+
+
+@rule("events.Event")
+def event_rule(user, action: str) -> Q:
+    return event_q(user, action)
+
+
+def can_record_event_at(user, store) -> bool:
+    """Creating is a store-scoped right: staff at their stores, investigators and admins anywhere
+    in their own retailer."""
+    if not _active(user) or user.role not in RETAILER_ROLES or store.organisation_id != user.organisation_id:
+        return False
+    if user.role == Role.STORE_STAFF:
+        return user.stores.filter(pk=store.pk).exists()
+    return True
+
+
+# --- Sharing -------------------------------------------------------------------------------------
+
+
+@rule("sharing.Agreement")
+def agreement_rule(user, action: str) -> Q:
+    if user.role not in (Role.RETAILER_ADMIN, Role.INVESTIGATOR):
+        return NOTHING
+    mine = Q(retailer_id=user.organisation_id) | Q(partner_id=user.organisation_id)
+    if action == VIEW:
+        return mine
+    return mine if user.role == Role.RETAILER_ADMIN else NOTHING
+
+
+# --- "Who can see this event?" -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Audience:
+    who: str
+    why: str
+
+
+def explain_event_audience(event) -> list[Audience]:
+    """Who can see this event, computed by evaluating the same rules as event_q against it."""
+    from accounts.models import Organisation
+    from events.models import Event
+
+    org = event.organisation
+    one = Event.objects.filter(pk=event.pk)
+    out: list[Audience] = []
+    sens = "members with sensitive access" if event.sensitive else "everyone"
+    out.append(Audience(f"{org.name}: store staff of {event.store.code}", f"{sens} scoped to that store"))
+    out.append(Audience(f"{org.name}: investigators and admins", sens))
+    for agency in Organisation.objects.filter(kind=OrgKind.LAW_ENFORCEMENT, is_active=True):
+        if one.filter(police_sharing_q(agency)).exists():
+            why = "shared with all agencies" if event.effective_police_sharing == PoliceSharing.ALL else (
+                f"its jurisdiction ({', '.join(agency.jurisdictions)}) covers region {event.store.region}"
+            )
+            if event.sensitive:
+                why += "; officers with sensitive access only"
+            out.append(Audience(f"{agency.name}: police officers", why))
+    from sharing.models import Agreement
+
+    if not event.sensitive:
+        for partner_id, regions in Agreement.objects.active_between_for(org.pk):
+            if not regions or event.store.region in regions:
+                partner = Organisation.objects.get(pk=partner_id)
+                out.append(Audience(f"{partner.name}: investigators and admins", "a sharing agreement covers it"))
+    return out

@@ -1,0 +1,32 @@
+"""Navigation by role."""
+
+from __future__ import annotations
+
+from accounts.models import Role
+
+NAV = [
+    ("Events", "events:list", {Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER}),
+    ("Users", "accounts:users", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR}),
+    ("Stores", "accounts:stores", {Role.RETAILER_ADMIN}),
+    ("Organisation", "accounts:organisation", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN}),
+    ("Tenants", "accounts:tenants", {Role.PLATFORM_OPERATOR}),
+    ("Audit", "audit:list", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR}),
+    ("Security", "security", None),
+]
+
+
+def navigation(request):
+    from django.urls import NoReverseMatch, reverse
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for label, name, roles in NAV:
+        if roles is not None and getattr(user, "role", None) not in roles:
+            continue
+        try:
+            items.append({"label": label, "url": reverse(name), "active": request.path.startswith(reverse(name))})
+        except NoReverseMatch:
+            continue
+    return {"nav_items": items}

@@ -1,0 +1,199 @@
+"""Auror settings. Everything comes from the environment; bad values fail loudly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from auror import embedded
+from auror.env import envbool, envint, envlist, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = envbool("DEBUG", False)
+TESTING = envbool("AUROR_TESTING", False)
+# Development means a laptop or a demo: only then may a secret fall back to a default.
+DEVELOPMENT = envbool("AUROR_DEVELOPMENT", DEBUG or TESTING)
+
+SECRET_KEY = envsecret("SECRET_KEY", default="dev-only-insecure-key" if DEVELOPMENT else None)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "django_filters",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "mozilla_django_oidc",
+    "guardian",
+    "django_celery_beat",
+    "auror",
+    "accounts",
+    "audit",
+    "events",
+    "evidence",
+    "profiles",
+    "matching",
+    "sharing",
+    "lpr",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.MFARequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auror.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "auror.urls"
+WSGI_APPLICATION = "auror.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "auror.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# --- Database: DATABASE_URL, or the embedded PostgreSQL when unset -------------------------------
+DATABASE_URL = envstr("DATABASE_URL") or embedded.database_url()
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL")
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Broker: REDIS_URL (or CELERY_BROKER_URL), or the embedded Redis when unset --------------------
+REDIS_URL = envstr("REDIS_URL") or envstr("CELERY_BROKER_URL") or embedded.redis_url()
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Longest job (a bulk import of 100,000 events, a full rematch) is well under an hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://"),
+    }
+}
+
+# --- Identity -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.EmailBackend",
+    "accounts.oidc.OrganisationOIDCBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEVELOPMENT)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+# Idle timeouts, seconds: 30 minutes for police and admins, longer for staff on a shop floor.
+IDLE_TIMEOUT_PRIVILEGED = envint("IDLE_TIMEOUT_PRIVILEGED", 30 * 60, minimum=60)
+IDLE_TIMEOUT_DEFAULT = envint("IDLE_TIMEOUT_DEFAULT", 4 * 3600, minimum=60)
+LOCKOUT_THRESHOLD = envint("LOCKOUT_THRESHOLD", 5, minimum=1)
+LOCKOUT_DURATION = timedelta(seconds=envint("LOCKOUT_SECONDS", 15 * 60, minimum=1))
+OTP_TOTP_ISSUER = "Auror"
+GUARDIAN_RAISE_403 = False
+ANONYMOUS_USER_NAME = None
+
+# mozilla-django-oidc: per-organisation provider settings are read from accounts.OIDCProvider.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_RP_CLIENT_ID = "per-organisation"
+OIDC_RP_CLIENT_SECRET = "per-organisation"
+OIDC_OP_AUTHORIZATION_ENDPOINT = "per-organisation"
+OIDC_OP_TOKEN_ENDPOINT = "per-organisation"
+OIDC_OP_USER_ENDPOINT = "per-organisation"
+OIDC_CREATE_USER = False
+OIDC_VERIFY_SSL = envbool("OIDC_VERIFY_SSL", True)
+
+# --- API ----------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.tokens.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "auror.rest.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "auror.rest.problem_details_handler",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Auror API",
+    "DESCRIPTION": "Retail-crime intelligence: events, evidence, profiles, sharing, LPR.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Storage ------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(embedded.DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": envstr("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+LANGUAGE_CODE = "en-nz"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+}

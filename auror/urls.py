@@ -1,0 +1,20 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from auror import health
+
+api_v1 = [
+    path("", include("events.api_urls")),
+]
+
+urlpatterns = [
+    path("", include("accounts.urls_auth")),
+    path("admin/", include("accounts.urls_admin")),
+    path("events/", include("events.urls")),
+    path("audit/", include("audit.urls")),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health.healthz, name="healthz"),
+]

@@ -1,0 +1,7 @@
+from rest_framework.routers import DefaultRouter
+
+from events.api import EventViewSet
+
+router = DefaultRouter()
+router.register("events", EventViewSet, basename="event")
+urlpatterns = router.urls

@@ -1,0 +1,1 @@
+"""Arrives with a later issue."""
