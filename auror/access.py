@@ -262,3 +262,21 @@ def explain_event_audience(event) -> list[Audience]:
                 partner = Organisation.objects.get(pk=partner_id)
                 out.append(Audience(f"{partner.name}: investigators and admins", "a sharing agreement covers it"))
     return out
+
+
+# --- Event parts, catalogue and drafts -----------------------------------------------------------
+
+
+@rule("events.Product")
+def product_rule(user, action: str) -> Q:
+    if user.role not in RETAILER_ROLES:
+        return NOTHING
+    own = Q(organisation_id=user.organisation_id)
+    if action == VIEW:
+        return own
+    return own if user.role == Role.RETAILER_ADMIN else NOTHING
+
+
+@rule("events.EventDraft")
+def draft_rule(user, action: str) -> Q:
+    return Q(user_id=user.pk, organisation_id=user.organisation_id) if user.role in RETAILER_ROLES else NOTHING

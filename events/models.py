@@ -1,8 +1,13 @@
-"""The incident. Minimal for now (issue 2); event capture (issue 3) extends it."""
+"""The incident: what happened, where and when, who was involved, what was taken, which vehicles."""
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from accounts.models import PoliceSharing
@@ -33,6 +38,17 @@ class Event(models.Model):
     police_sharing = models.CharField(max_length=20, choices=PoliceSharing.choices, blank=True)
     sensitive = models.BooleanField(default=False)
     sensitive_reason = models.CharField(max_length=100, blank=True)
+    prevented = models.BooleanField(default=False, help_text="An offence was stopped before it happened.")
+    threatened_violence = models.BooleanField(default=False)
+    used_violence = models.BooleanField(default=False)
+    weapon = models.CharField(max_length=40, blank=True)
+    injury = models.BooleanField(default=False)
+    injury_detail = models.CharField(max_length=300, blank=True)
+    narrative = models.TextField(max_length=2000, blank=True)
+    police_reference = models.CharField(max_length=60, blank=True)
+    total_value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # Idempotency key of the draft or API request that created it: submitting twice creates one event.
+    client_key = models.UUIDField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -52,7 +68,8 @@ class Event(models.Model):
                 fields=["organisation", "external_id"],
                 condition=~models.Q(external_id=""),
                 name="event_external_id_unique_per_org",
-            )
+            ),
+            models.UniqueConstraint(fields=["organisation", "client_key"], name="event_client_key_unique_per_org"),
         ]
 
     def __str__(self) -> str:
@@ -61,3 +78,147 @@ class Event(models.Model):
     @property
     def effective_police_sharing(self) -> str:
         return self.police_sharing or self.organisation.police_sharing_default
+
+
+class PersonRole(models.TextChoices):
+    OFFENDER = "offender", "Offender"
+    ACCOMPLICE = "accomplice", "Accomplice"
+    VICTIM = "victim", "Victim"
+    WITNESS = "witness", "Witness"
+    OTHER = "other", "Other"
+
+
+class AgeBand(models.TextChoices):
+    UNDER_14 = "0-13", "Under 14"
+    B14_17 = "14-17", "14-17"
+    B18_24 = "18-24", "18-24"
+    B25_34 = "25-34", "25-34"
+    B35_44 = "35-44", "35-44"
+    B45_54 = "45-54", "45-54"
+    B55_64 = "55-64", "55-64"
+    B65 = "65+", "65 and over"
+
+
+class Gender(models.TextChoices):
+    MALE = "male", "Male"
+    FEMALE = "female", "Female"
+    OTHER = "other", "Another gender"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Build(models.TextChoices):
+    SLIM = "slim", "Slim"
+    MEDIUM = "medium", "Medium"
+    HEAVY = "heavy", "Heavy"
+    MUSCULAR = "muscular", "Muscular"
+
+
+class EventPerson(models.Model):
+    """A person involved, described by appearance and behaviour only: there is no field for
+    ethnicity, skin tone, religion, political affiliation or sexual orientation (DESIGN.md rule 4)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="persons")
+    ref = models.CharField(max_length=20, help_text="Local to the event, e.g. p1.")
+    role = models.CharField(max_length=20, choices=PersonRole.choices, default=PersonRole.OFFENDER)
+    name = models.CharField(max_length=120, blank=True)
+    aliases = ArrayField(models.CharField(max_length=120), default=list, blank=True)
+    age_band = models.CharField(max_length=10, choices=AgeBand.choices, blank=True)
+    gender = models.CharField(max_length=10, choices=Gender.choices, blank=True)
+    height_cm = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(50), MaxValueValidator(250)]
+    )
+    build = models.CharField(max_length=10, choices=Build.choices, blank=True)
+    hair = models.CharField(max_length=120, blank=True)
+    clothing = models.CharField(max_length=300, blank=True)
+    marks = models.CharField(max_length=300, blank=True, help_text="Tattoos, scars, piercings.")
+
+    class Meta:
+        ordering = ["event_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["event", "ref"], name="event_person_ref_unique")]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.get_role_display()} {self.ref}"
+
+
+class Product(models.Model):
+    """The retailer's catalogue, imported from CSV."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField(max_length=40)
+    description = models.CharField(max_length=200)
+    unit_value = models.DecimalField(max_digits=10, decimal_places=2)
+    barcode = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["description"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "sku"], name="product_sku_unique_per_org")]
+        indexes = [models.Index(fields=["organisation", "barcode"])]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.description}"
+
+
+class EventProduct(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="products")
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    sku = models.CharField(max_length=40, blank=True)
+    description = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    unit_value = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["event_id", "id"]
+        indexes = [models.Index(fields=["sku"])]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.description}"
+
+    @property
+    def line_value(self):
+        return self.quantity * self.unit_value
+
+
+_PLATE_STRIP = re.compile(r"[^A-Z0-9]")
+
+
+def normalise_plate(plate: str) -> str:
+    """Case, spaces and dashes removed: 'abc-123' and 'ABC 123' are the same plate."""
+    return _PLATE_STRIP.sub("", (plate or "").upper())
+
+
+class EventVehicle(models.Model):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="vehicles")
+    plate = models.CharField(max_length=12, blank=True)
+    plate_normalised = models.CharField(max_length=12, blank=True, db_index=True)
+    make = models.CharField(max_length=40, blank=True)
+    model = models.CharField(max_length=40, blank=True)
+    colour = models.CharField(max_length=30, blank=True)
+    person = models.ForeignKey(EventPerson, on_delete=models.SET_NULL, null=True, blank=True, related_name="vehicles")
+
+    class Meta:
+        ordering = ["event_id", "id"]
+
+    def __str__(self) -> str:
+        return self.plate or f"{self.colour} {self.make} {self.model}".strip()
+
+
+class EventDraft(models.Model):
+    """What a user has typed so far, saved as they type; survives a lost connection or closed tab."""
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True)
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="event_drafts")
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+    event = models.ForeignKey(Event, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"Draft {self.key}"
