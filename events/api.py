@@ -1,28 +1,44 @@
 from __future__ import annotations
 
+import uuid
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from audit.services import audit_record
-from auror.api import ScopedReadOnlyViewSet
+from auror.api import ScopedModelViewSet
+from events import services
+from events.interchange import EventInput
 from events.models import Event
 from events.police import police_purpose
-from events.serializers import EventOutputSerializer
+from events.serializers import EventDetailSerializer, EventOutputSerializer
 
 POLICE_PARAMS = [
     OpenApiParameter("purpose", str, description="Police callers: why this search is made (required for police)."),
     OpenApiParameter("case_reference", str, description="Police callers: the case it is for (required for police)."),
 ]
+IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
+                               description="A UUID; sending the same create twice makes one event.")
 
 
-@extend_schema_view(list=extend_schema(parameters=POLICE_PARAMS), retrieve=extend_schema(parameters=POLICE_PARAMS))
-class EventViewSet(ScopedReadOnlyViewSet):
+@extend_schema_view(
+    list=extend_schema(parameters=POLICE_PARAMS, responses=EventOutputSerializer(many=True)),
+    retrieve=extend_schema(parameters=POLICE_PARAMS, responses=EventDetailSerializer),
+    create=extend_schema(parameters=[IDEMPOTENCY], request=EventInput, responses=EventDetailSerializer),
+    update=extend_schema(request=EventInput, responses=EventDetailSerializer),
+    partial_update=extend_schema(request=EventInput, responses=EventDetailSerializer),
+)
+class EventViewSet(ScopedModelViewSet):
     model = Event
     serializer_class = EventOutputSerializer
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return super().get_queryset().select_related("store", "organisation")
+        qs = super().get_queryset().select_related("store", "organisation")
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("persons", "products", "vehicles")
+        return qs
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -35,15 +51,55 @@ class EventViewSet(ScopedReadOnlyViewSet):
         v = getattr(self, "stated_purpose", {})
         return f"{v['purpose']} (case {v['case_reference']})" if v else ""
 
+    def _token_id(self):
+        return getattr(self.request.auth, "pk", None)
+
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         audit_record(action="event.search", actor=request.user, purpose=self._purpose_text(),
-                     token_id=getattr(request.auth, "pk", None), organisation_id=request.user.organisation_id,
-                     detail={"params": {k: v for k, v in request.query_params.items()}, "count": response.data.get("count")})
+                     token_id=self._token_id(), organisation_id=request.user.organisation_id,
+                     detail={"params": dict(request.query_params.items()), "count": response.data.get("count")})
         return response
 
     def retrieve(self, request, *args, **kwargs):
         event = self.get_object()
         audit_record(action="event.view", actor=request.user, obj=event, purpose=self._purpose_text(),
-                     token_id=getattr(request.auth, "pk", None), organisation_id=request.user.organisation_id)
-        return Response(self.get_serializer(event).data)
+                     token_id=self._token_id(), organisation_id=request.user.organisation_id)
+        return Response(EventDetailSerializer(event).data)
+
+    def _validated(self, data, partial_base: Event | None = None) -> dict:
+        org = request_org = self.request.user.organisation
+        if partial_base is not None:
+            from events.interchange import event_to_interchange
+
+            merged = event_to_interchange(partial_base)
+            merged.update(data)
+            data = merged
+            org = partial_base.organisation
+        if not getattr(request_org, "is_retailer", False):
+            raise exceptions.PermissionDenied("Only retailers record events.")
+        serializer = EventInput(data=data, context={"organisation": org})
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        try:
+            client_key = uuid.UUID(key) if key else None
+        except ValueError as exc:
+            raise exceptions.ValidationError({"Idempotency-Key": ["Must be a UUID."]}) from exc
+        data = self._validated(request.data)
+        event, created = services.event_submit(actor=request.user, data=data, client_key=client_key, via="api",
+                                               token_id=self._token_id())
+        return Response(EventDetailSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def update(self, request, *args, **kwargs):
+        event = self.get_object()
+        data = self._validated(request.data, partial_base=event if kwargs.get("partial") else None)
+        event = services.event_update(actor=request.user, event=event, data=data, via="api", token_id=self._token_id())
+        return Response(EventDetailSerializer(event).data)
+
+    def destroy(self, request, *args, **kwargs):
+        event = self.get_object()
+        services.event_delete(actor=request.user, event=event)
+        return Response(status=status.HTTP_204_NO_CONTENT)
