@@ -280,3 +280,28 @@ def product_rule(user, action: str) -> Q:
 @rule("events.EventDraft")
 def draft_rule(user, action: str) -> Q:
     return Q(user_id=user.pk, organisation_id=user.organisation_id) if user.role in RETAILER_ROLES else NOTHING
+
+
+# --- Profiles and matching -------------------------------------------------------------------------
+
+INVESTIGATING_ROLES = {Role.INVESTIGATOR, Role.RETAILER_ADMIN}
+
+
+def _investigators_own(user, action: str) -> Q:
+    if user.role not in INVESTIGATING_ROLES:
+        return NOTHING
+    return Q(organisation_id=user.organisation_id)
+
+
+for _label in ("profiles.Profile", "profiles.Vehicle", "profiles.OffenderGroup", "matching.Suggestion",
+               "matching.Judgement"):
+    rule(_label)(_investigators_own)
+
+
+@rule("matching.MatchSettings")
+def match_settings_rule(user, action: str) -> Q:
+    if user.role == Role.RETAILER_ADMIN:
+        return Q(organisation_id=user.organisation_id)
+    if user.role == Role.INVESTIGATOR and action == VIEW:
+        return Q(organisation_id=user.organisation_id)
+    return NOTHING

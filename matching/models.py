@@ -1,1 +1,174 @@
-"""Arrives with a later issue."""
+"""Connect the Dots: blocking keys, suggestions, judgements.
+
+Candidates come from BlockingKey rows that share (kind, value) — an indexed lookup whose cost grows
+with the number of candidates, not with the number of events. A suggestion only ever proposes; a
+Judgement is the human decision, and the only thing that links people (profiles.ProfileMember)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from auror.querysets import TenantQuerySet
+
+
+class KeyKind(models.TextChoices):
+    NAME = "name", "Name (phonetic)"
+    NAME_TOKEN = "name_token", "Name token"
+    PLATE = "plate", "Plate (OCR-folded)"
+    MARK = "mark", "Distinctive mark"
+    SKU = "sku", "Product at store in time window"
+    DESCRIPTION = "desc", "Description band"
+    FACE = "face", "Face embedding LSH band"
+
+
+class BlockingKey(models.Model):
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="blocking_keys")
+    kind = models.CharField(max_length=10, choices=KeyKind.choices)
+    value = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "value", "organisation"], name="blockingkey_lookup"),
+            models.Index(fields=["person"], name="blockingkey_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class MatchSettings(models.Model):
+    """Per-retailer matching settings a retailer admin can set."""
+
+    organisation = models.OneToOneField("accounts.Organisation", on_delete=models.CASCADE, related_name="match_settings")
+    review_threshold = models.FloatField(default=0.5, help_text="Suggestions below this match probability are not kept.")
+    hub_cap = models.PositiveIntegerField(default=50, help_text="A key value shared by more people than this is a hub and is not used.")
+    sku_window_days = models.PositiveSmallIntegerField(default=14)
+
+    objects = TenantQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Matching settings of {self.organisation}"
+
+
+class Suggestion(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        UNSURE = "unsure", "Unsure"
+        SUPERSEDED = "superseded", "Superseded"
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="suggestions")
+    person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="suggestions")
+    target_person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    target_profile = models.ForeignKey("profiles.Profile", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # Cross-retailer: the candidate side belongs to another organisation that also opted in.
+    other_organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    score = models.FloatField(help_text="Match probability, 0-1.")
+    weight = models.FloatField(help_text="Sum of feature weights (log2 Bayes factors) plus the prior.")
+    reasons = models.JSONField(default=list, help_text="[{feature, weight, detail}] adding up to the weight.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-score", "-id"]
+        indexes = [models.Index(fields=["organisation", "status", "-score"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(target_person__isnull=False) | models.Q(target_profile__isnull=False),
+                name="suggestion_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Suggestion {self.pk} ({self.score:.2f})"
+
+
+class Judgement(models.Model):
+    """A human decision on a pair: who, when, why. Accepting links; undoing unlinks cleanly."""
+
+    class Decision(models.TextChoices):
+        ACCEPT = "accept", "Same person"
+        REJECT = "reject", "Not the same person"
+        UNSURE = "unsure", "Unsure"
+        START_PROFILE = "start", "Started a profile"
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="judgements")
+    suggestion = models.ForeignKey(Suggestion, on_delete=models.SET_NULL, null=True, blank=True, related_name="judgements")
+    person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="+")
+    target_person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    target_profile = models.ForeignKey("profiles.Profile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.by_id}"
+
+
+class RejectedPair(models.Model):
+    """Two event people a human said are not the same: never suggested again (ids ordered low, high)."""
+
+    person_low = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="+")
+    person_high = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="+")
+    judgement = models.ForeignKey(Judgement, on_delete=models.CASCADE, related_name="rejected_pairs")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person_low", "person_high"], name="rejected_pair_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.person_low_id} ≠ {self.person_high_id}"
+
+
+class MatchState(models.Model):
+    """Per event: whether its suggestions are up to date. `rematch` runs the pending and stale ones."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    event = models.OneToOneField("events.Event", on_delete=models.CASCADE, related_name="match_state")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every change; a run records the version it saw.")
+    done_version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.status}"
+
+
+class FeatureWeight(models.Model):
+    """Estimated m and u probabilities per feature comparison level, per retailer (Fellegi–Sunter)."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    feature = models.CharField(max_length=20)
+    level = models.CharField(max_length=20)
+    m = models.FloatField()
+    u = models.FloatField()
+    source = models.CharField(max_length=20, default="em", help_text="em, judgements or prior")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "feature", "level"], name="feature_weight_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.feature}/{self.level}"
