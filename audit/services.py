@@ -40,18 +40,29 @@ def audit_record(
     if organisation_id is None and actor is not None and getattr(actor, "organisation_id", None):
         organisation_id = actor.organisation_id
     ctx = current_request_context()
+    if ctx is not None and ctx.token is not None:
+        token_id = token_id or ctx.token.pk
+
+        def counted(c=ctx) -> None:
+            c.committed_audit_rows += 1
+
+        transaction.on_commit(counted)
     fields = _actor_fields(actor)
     if actor_email and not fields["actor_email"]:
         fields["actor_email"] = actor_email[:254]
     chain = organisation_id or 0
     with transaction.atomic():
         with connection.cursor() as cur:
-            cur.execute(
-                "INSERT INTO audit_auditchainhead (chain, seq, hash) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING",
-                [chain, GENESIS_HASH],
-            )
             cur.execute("SELECT seq, hash FROM audit_auditchainhead WHERE chain = %s FOR UPDATE", [chain])
-            seq, prev_hash = cur.fetchone()
+            head = cur.fetchone()
+            if head is None:  # the chain's first row
+                cur.execute(
+                    "INSERT INTO audit_auditchainhead (chain, seq, hash) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING",
+                    [chain, GENESIS_HASH],
+                )
+                cur.execute("SELECT seq, hash FROM audit_auditchainhead WHERE chain = %s FOR UPDATE", [chain])
+                head = cur.fetchone()
+            seq, prev_hash = head
         entry = AuditEntry(
             chain=chain,
             seq=seq + 1,
@@ -77,6 +88,21 @@ def audit_record(
                 [entry.seq, entry.hash, chain],
             )
     return entry
+
+
+def audit_token_use(token, *, request, status: int) -> None:
+    """The use of an API token by a request that recorded nothing else (a failed or read-only call)."""
+    audit_record(
+        action="token.use",
+        actor=token.user,
+        actor_email="" if token.user_id else f"service:{token.name}",
+        organisation_id=token.organisation_id,
+        token_id=token.pk,
+        object_type="accounts.apitoken",
+        object_id=token.pk,
+        object_repr=str(token),
+        detail={"method": request.method, "path": request.path, "status": status},
+    )
 
 
 def _normalise(detail: dict[str, Any]) -> dict[str, Any]:

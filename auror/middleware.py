@@ -12,6 +12,10 @@ _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar
 class RequestContext:
     ip: str | None
     user_agent: str
+    # Set by token authentication: every audit row of this request carries the token's id, and a
+    # request that wrote no audit row of its own gets a "token.use" row at the end (audit.services).
+    token: object | None = None
+    committed_audit_rows: int = 0
 
 
 def current_request_context() -> RequestContext | None:
@@ -34,10 +38,14 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _current.set(
-            RequestContext(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300])
-        )
+        ctx = RequestContext(ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300])
+        reset = _current.set(ctx)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            if ctx.token is not None and ctx.committed_audit_rows == 0:
+                from audit.services import audit_token_use
+
+                audit_token_use(ctx.token, request=request, status=response.status_code)
+            return response
         finally:
-            _current.reset(token)
+            _current.reset(reset)

@@ -118,7 +118,7 @@ class EventInput(serializers.Serializer):
 
     def validate_store(self, code: str) -> Store:
         org = self.context["organisation"]
-        store = Store.objects.unscoped().filter(organisation=org, code=code.strip()).first()
+        store = Store.objects.unscoped().select_related("organisation").filter(organisation=org, code=code.strip()).first()
         if store is None:
             raise serializers.ValidationError(f"No store with code {code!r} at {org.name}.")
         return store

@@ -33,9 +33,10 @@ def _catalogue(organisation, skus: list[str]) -> dict[str, Product]:
     return {p.sku: p for p in Product.objects.unscoped().filter(organisation=organisation, sku__in=skus)}
 
 
-def _write_products(event: Event, data: dict[str, Any]) -> None:
+def _products(event: Event, data: dict[str, Any]) -> list[EventProduct]:
+    """Product rows with values filled from the catalogue where the input left them out."""
     catalogue = _catalogue(event.organisation, [p.get("sku", "") for p in data.get("products", [])])
-    rows, total = [], Decimal("0")
+    rows = []
     for p in data.get("products", []):
         item = catalogue.get(p.get("sku") or "")
         unit_value = p.get("unit_value")
@@ -46,24 +47,20 @@ def _write_products(event: Event, data: dict[str, Any]) -> None:
             description=p.get("description") or (item.description if item else ""),
             quantity=p.get("quantity", 1), unit_value=unit_value,
         ))
-        total += unit_value * p.get("quantity", 1)
-    EventProduct.objects.bulk_create(rows)
-    if event.total_value != total:
-        event.total_value = total
-        event.save(update_fields=["total_value"])
+    return rows
 
 
 def _new_person(event: Event, p: dict[str, Any]) -> EventPerson:
     return EventPerson(event=event, **{k: v for k, v in p.items() if k != "images"})
 
 
-def _write_vehicles(event: Event, data: dict[str, Any], by_ref: dict[str, EventPerson]) -> None:
-    EventVehicle.objects.bulk_create([
+def _vehicles(event: Event, data: dict[str, Any], by_ref: dict[str, EventPerson]) -> list[EventVehicle]:
+    return [
         EventVehicle(event=event, plate=v.get("plate", ""), plate_normalised=normalise_plate(v.get("plate", "")),
                      make=v.get("make", ""), model=v.get("model", ""), colour=v.get("colour", ""),
                      person=by_ref.get(v.get("person_ref") or ""))
         for v in data.get("vehicles", [])
-    ])
+    ]
 
 
 SCALAR_FIELDS = (
@@ -89,16 +86,21 @@ def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = 
             return existing, False
     event = Event(organisation=org, store=store, created_by=actor if getattr(actor, "pk", None) else None,
                   client_key=client_key, **{k: data.get(k, Event._meta.get_field(k).get_default()) for k in SCALAR_FIELDS})
-    try:
-        with transaction.atomic():
-            event.save(force_insert=True)
-    except IntegrityError:
-        if client_key is not None:  # a concurrent duplicate submit won the race
+    products = _products(event, data)
+    event.total_value = sum((p.line_value for p in products), Decimal("0"))
+    if client_key is None:
+        event.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                event.save(force_insert=True)
+        except IntegrityError:  # a concurrent duplicate submit won the race
             return Event.objects.unscoped().get(organisation=org, client_key=client_key), False
-        raise
-    _write_products(event, data)
+    EventProduct.objects.bulk_create(products)
     persons = EventPerson.objects.bulk_create([_new_person(event, p) for p in data.get("persons", [])])
-    _write_vehicles(event, data, {p.ref: p for p in persons})
+    vehicles = EventVehicle.objects.bulk_create(_vehicles(event, data, {p.ref: p for p in persons}))
+    # The rows just written are the event's parts: the snapshot below and the caller need no re-read.
+    event._prefetched_objects_cache = {"products": products, "persons": persons, "vehicles": vehicles}
     audit_record(action="event.create", actor=actor, organisation_id=org.pk, obj=event, token_id=token_id,
                  detail={"via": via, "after": _snapshot(event)})
     return event, True
@@ -122,8 +124,10 @@ def event_update(*, actor, event: Event, data: dict[str, Any], via: str = "form"
     event.products.all().delete()
     event.vehicles.all().delete()
     _replace_persons(event, data)
-    _write_products(event, data)
-    _write_vehicles(event, data, {p.ref: p for p in event.persons.all()})
+    products = EventProduct.objects.bulk_create(_products(event, data))
+    event.total_value = sum((p.line_value for p in products), Decimal("0"))
+    event.save(update_fields=["total_value"])
+    EventVehicle.objects.bulk_create(_vehicles(event, data, {p.ref: p for p in event.persons.all()}))
     after = _snapshot(event)
     audit_record(action="event.update", actor=actor, organisation_id=event.organisation_id, obj=event,
                  token_id=token_id, detail={"via": via, "changes": _diff(before, after)})

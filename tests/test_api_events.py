@@ -51,15 +51,25 @@ def test_police_must_state_purpose_and_case(world, event_factory, api):
     assert "robbery inquiry" in row.purpose and "C-1" in row.purpose
 
 
-def test_token_use_is_audited_and_revoked_token_refused(world, api):
+@pytest.mark.django_db(transaction=True)
+def test_every_token_use_is_audited_and_revoked_token_refused(api, event_factory):
     from accounts.tokens import token_revoke
+    from tests.conftest import build_world
 
+    world = build_world()
     token, raw = token_create(organisation=world.acme, user=world.investigator, name="t")
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert api.get("/api/v1/events/").status_code == 200
     token.refresh_from_db()
     assert token.last_used_at is not None
-    assert AuditEntry.objects.filter(action="token.use", token_id=token.pk).count() == 1
+    # The search row carries the token; no extra row for a request that audited itself.
+    assert AuditEntry.objects.filter(action="event.search", token_id=token.pk).count() == 1
+    assert AuditEntry.objects.filter(action="token.use", token_id=token.pk).count() == 0
+    # A request that audits nothing of its own (here a 404) still records the token's use.
+    other = event_factory(store=world.bmart_akl)
+    assert api.get(f"/api/v1/events/{other.pk}/").status_code == 404
+    use = AuditEntry.objects.get(action="token.use", token_id=token.pk)
+    assert use.detail["status"] == 404 and use.actor_email == world.investigator.email
     token_revoke(token=token, actor=world.investigator)
     assert api.get("/api/v1/events/").status_code == 401
 
