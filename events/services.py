@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from audit.services import audit_record
 from auror import access
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product, normalise_plate
+from matching import services as matching_services
 
 
 def _snapshot(event: Event) -> dict[str, Any]:
@@ -63,6 +64,18 @@ def _vehicles(event: Event, data: dict[str, Any], by_ref: dict[str, EventPerson]
     ]
 
 
+def _remember_parts(event: Event, **parts: list) -> None:
+    """The rows just written are the event's parts: cache them as Django's prefetch would, so the
+    snapshot and the caller need no re-read (and .all()/.filter() still behave as querysets)."""
+    cache = {}
+    for name, rows in parts.items():
+        qs = getattr(event, name).get_queryset()
+        qs._result_cache = list(rows)
+        qs._prefetch_done = True
+        cache[name] = qs
+    event._prefetched_objects_cache = cache
+
+
 SCALAR_FIELDS = (
     "external_id", "occurred_at", "type", "prevented", "threatened_violence", "used_violence", "weapon", "injury",
     "injury_detail", "sensitive", "sensitive_reason", "police_sharing", "police_reference", "narrative",
@@ -99,10 +112,10 @@ def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = 
     EventProduct.objects.bulk_create(products)
     persons = EventPerson.objects.bulk_create([_new_person(event, p) for p in data.get("persons", [])])
     vehicles = EventVehicle.objects.bulk_create(_vehicles(event, data, {p.ref: p for p in persons}))
-    # The rows just written are the event's parts: the snapshot below and the caller need no re-read.
-    event._prefetched_objects_cache = {"products": products, "persons": persons, "vehicles": vehicles}
+    _remember_parts(event, products=products, persons=persons, vehicles=vehicles)
     audit_record(action="event.create", actor=actor, organisation_id=org.pk, obj=event, token_id=token_id,
                  detail={"via": via, "after": _snapshot(event)})
+    matching_services.event_changed(event=event)
     return event, True
 
 
@@ -131,6 +144,7 @@ def event_update(*, actor, event: Event, data: dict[str, Any], via: str = "form"
     after = _snapshot(event)
     audit_record(action="event.update", actor=actor, organisation_id=event.organisation_id, obj=event,
                  token_id=token_id, detail={"via": via, "changes": _diff(before, after)})
+    matching_services.event_changed(event=event)
     return event
 
 

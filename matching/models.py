@@ -25,6 +25,9 @@ class KeyKind(models.TextChoices):
 class BlockingKey(models.Model):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
     person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="blocking_keys")
+    # The person's profile, kept in step by linking and unlinking: a hub is a value shared by many
+    # *entities*, so a repeat offender's hundred events don't make their own name a hub.
+    profile = models.ForeignKey("profiles.Profile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     kind = models.CharField(max_length=10, choices=KeyKind.choices)
     value = models.CharField(max_length=64)
 

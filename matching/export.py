@@ -1,0 +1,48 @@
+"""Suggestions in the export format of shared/CONTRACTS.md."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from matching.models import Suggestion
+from profiles.models import ProfileMember
+
+
+def _event_ref(external_id: str, event_id: int) -> str | int:
+    return external_id or event_id
+
+
+def suggestion_rows(*, organisation_id: int, batch: int = 2000) -> Iterator[dict]:
+    qs = (Suggestion.objects.unscoped().filter(organisation_id=organisation_id)
+          .select_related("person__event", "target_person__event").order_by("id"))
+    last = 0
+    while True:
+        page = list(qs.filter(id__gt=last)[:batch])
+        if not page:
+            return
+        last = page[-1].id
+        profile_ids = {s.target_profile_id for s in page if s.target_profile_id}
+        events_of_profile: dict[int, list] = defaultdict(list)
+        for profile_id, ext, eid in (ProfileMember.objects.filter(profile_id__in=profile_ids)
+                                     .order_by("person__event__occurred_at")
+                                     .values_list("profile_id", "person__event__external_id", "person__event_id")):
+            ref = _event_ref(ext, eid)
+            if ref not in events_of_profile[profile_id]:
+                events_of_profile[profile_id].append(ref)
+        for s in page:
+            if s.target_profile_id:
+                targets = events_of_profile.get(s.target_profile_id, [])
+            else:
+                targets = [_event_ref(s.target_person.event.external_id, s.target_person.event_id)]
+            yield {
+                "id": s.id,
+                "event": _event_ref(s.person.event.external_id, s.person.event_id),
+                "person": s.person.ref,
+                "target_events": targets,
+                "target_profile": s.target_profile_id,
+                "score": round(s.score, 4),
+                "status": s.status,
+                "reasons": [{"feature": r["feature"], "weight": r["weight"], "detail": r.get("detail", "")}
+                            for r in s.reasons],
+            }

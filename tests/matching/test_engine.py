@@ -1,0 +1,124 @@
+"""Suggestions from blocking keys and Fellegi–Sunter scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from events.interchange import EventInput
+from events.services import event_submit
+from matching.engine import run_match_state
+from matching.models import BlockingKey, MatchSettings, RejectedPair, Suggestion
+from matching.normalise import mark_tokens, ocr_fold_plate
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+
+
+def record(world, *, store="ACME-001", days_ago=1, persons=(), vehicles=(), products=(), user=None):
+    data = {
+        "store": store, "type": "theft",
+        "occurred_at": (timezone.now() - dt.timedelta(days=days_ago)).isoformat(),
+        "persons": list(persons), "vehicles": list(vehicles), "products": list(products),
+    }
+    s = EventInput(data=data, context={"organisation": world.acme})
+    s.is_valid(raise_exception=True)
+    event, _ = event_submit(actor=user or world.investigator, data=s.validated_data)
+    run_match_state(event.pk)
+    return event
+
+
+def suggestions_for(event):
+    return list(Suggestion.objects.filter(person__event=event).order_by("-score"))
+
+
+def test_plate_folding_and_mark_tokens():
+    assert ocr_fold_plate("KBO-812") == ocr_fold_plate("kb0 812")
+    assert ocr_fold_plate("5ZB") == ocr_fold_plate("SZ8")
+    assert "tattoo:star" in mark_tokens("Tattoo of a star on his left hand")
+    assert "tattoo:star:hand" in mark_tokens("star tattoo, left hand")
+
+
+def test_same_offender_spelled_differently_is_suggested_with_reasons(world):
+    first = record(world, days_ago=10, persons=[{"name": "Jon Smith", "marks": "tattoo of a star on left hand",
+                                                "age_band": "25-34", "gender": "male", "height_cm": 180}],
+                   vehicles=[{"plate": "KBO812", "person_ref": "p1"}])
+    assert suggestions_for(first) == []
+    second = record(world, store="ACME-002", persons=[{"name": "John Smyth", "marks": "star tattoo left hand",
+                                                      "age_band": "25-34", "gender": "male", "height_cm": 182}],
+                    vehicles=[{"plate": "KB0812", "person_ref": "p1"}])
+    [s] = suggestions_for(second)
+    assert s.target_person.event_id == first.pk
+    assert s.score > 0.9
+    features = {r["feature"]: r for r in s.reasons}
+    assert features["plate"]["detail"] == "KB0812 = KBO812 (OCR)"  # the new event's plate first
+    assert features["name"]["level"] in ("phonetic", "fuzzy")
+    assert features["mark"]["weight"] > 0
+    # The explanation adds up to the score's log-odds.
+    assert abs(sum(r["weight"] for r in s.reasons) - s.weight) < 0.01
+
+
+def test_unrelated_people_are_not_suggested(world):
+    record(world, days_ago=30, persons=[{"name": "Mary Jones", "age_band": "45-54", "gender": "female"}])
+    e = record(world, persons=[{"name": "Tom Baker", "age_band": "18-24", "gender": "male"}])
+    assert suggestions_for(e) == []
+
+
+def test_rejected_pair_is_never_suggested_again(world):
+    from matching.models import Judgement
+
+    a = record(world, days_ago=5, persons=[{"name": "Ana Lopez", "marks": "scar on left cheek"}])
+    b = record(world, persons=[{"name": "Ana Lopes", "marks": "scar left cheek"}])
+    [s] = suggestions_for(b)
+    j = Judgement.objects.create(organisation=world.acme, suggestion=s, person=s.person, target_person=s.target_person,
+                                 decision=Judgement.Decision.REJECT, by=world.investigator)
+    low, high = sorted([s.person_id, s.target_person_id])
+    RejectedPair.objects.create(person_low_id=low, person_high_id=high, judgement=j)
+    s.status = Suggestion.Status.REJECTED
+    s.save()
+    from matching.models import MatchState
+    from matching.services import rematch_organisation
+
+    MatchState.objects.filter(event_id=b.pk).update(status="pending", version=5)
+    rematch_organisation(organisation_id=world.acme.pk)
+    assert Suggestion.objects.filter(person__event=b).count() == 1  # the rejected one only, still rejected
+    assert Suggestion.objects.get(person__event=b).status == Suggestion.Status.REJECTED
+    del a
+
+
+def test_hub_values_are_capped(world):
+    MatchSettings.objects.create(organisation=world.acme, hub_cap=5)
+    for i in range(8):  # a hire-company plate seen with eight different people
+        record(world, days_ago=20 + i, persons=[{"name": f"Person{i} Unrelated{i}", "gender": "male"}],
+               vehicles=[{"plate": "HIRE01"}])
+    e = record(world, persons=[{"name": "Kim Lee"}], vehicles=[{"plate": "HIRE01"}])
+    assert suggestions_for(e) == []
+    assert BlockingKey.objects.filter(kind="plate", value="H1RE01").count() == 9
+
+
+def test_suggestions_follow_an_event_update(world):
+    from events.services import event_update
+
+    record(world, days_ago=3, persons=[{"name": "Rewi Parata", "marks": "moko kauae tattoo chin"}],
+           vehicles=[{"plate": "XYZ999", "person_ref": "p1"}])
+    e = record(world, persons=[{"name": "Unknown"}])
+    assert suggestions_for(e) == []
+    s = EventInput(data={"store": "ACME-001", "type": "theft", "occurred_at": e.occurred_at.isoformat(),
+                         "persons": [{"ref": "p1", "name": "Rewi Parata"}], "vehicles": [{"plate": "XYZ 999", "person_ref": "p1"}]},
+                   context={"organisation": world.acme})
+    s.is_valid(raise_exception=True)
+    event_update(actor=world.investigator, event=e, data=s.validated_data)
+    run_match_state(e.pk)
+    assert len(suggestions_for(e)) == 1
+
+
+@pytest.mark.parametrize("role", ["victim", "witness"])
+def test_victims_and_witnesses_are_not_matched(world, role):
+    record(world, days_ago=3, persons=[{"name": "Sione Taufa", "role": role}])
+    e = record(world, persons=[{"name": "Sione Taufa", "role": role}])
+    assert suggestions_for(e) == []
