@@ -197,6 +197,12 @@ class OIDCProvider(models.Model):
     userinfo_endpoint = models.URLField(blank=True)
     jwks_uri = models.URLField(blank=True)
     enabled = models.BooleanField(default=True)
+    # Whether this provider is trusted to have done MFA: its sign-ins then count as MFA-verified
+    # here. Off by default; an admin turns it on only for an IdP that enforces MFA for every user.
+    mfa_at_idp = models.BooleanField(
+        "MFA done at the provider", default=False,
+        help_text="The provider enforces MFA for all its users: SSO sign-ins skip Auror's own code.",
+    )
 
     objects = TenantQuerySet.as_manager()
 
