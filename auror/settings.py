@@ -97,22 +97,33 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker: REDIS_URL (or CELERY_BROKER_URL), or the embedded Redis when unset --------------------
-REDIS_URL = envstr("REDIS_URL") or envstr("CELERY_BROKER_URL") or embedded.redis_url()
-CELERY_BROKER_URL = REDIS_URL
+# The test suite takes its own database number on the embedded Redis, so a `make run` beside it
+# never picks up a test's jobs (nor the tests a demo's).
+REDIS_URL = envstr("REDIS_URL") or envstr("CELERY_BROKER_URL") or embedded.redis_url(db=1 if TESTING else 0)
+try:
+    CELERY_BROKER_URL, _CACHE_LOCATION = embedded.redis_locations(REDIS_URL)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"REDIS_URL: {exc}") from exc
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longest job (a bulk import of 100,000 events, a full rematch) is well under an hour.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)}
+# A job running longer than this is handed to another worker as if its worker had died.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# A heartbeat through the queue: /healthz shows when a worker last finished a job.
+CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {"task": "auror.tasks.heartbeat_scheduled", "schedule": envint("HEARTBEAT_SECONDS", 60, minimum=5)},
+}
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://"),
+        "LOCATION": _CACHE_LOCATION,
     }
 }
 
@@ -180,6 +191,10 @@ SPECTACULAR_SETTINGS = {
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Development and tests serve static files from the source folders (no collectstatic needed, and
+# no "No directory at staticfiles" warning); production serves what collectstatic gathered.
+WHITENOISE_USE_FINDERS = DEVELOPMENT
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(embedded.DATA_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": envstr("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
