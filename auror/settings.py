@@ -152,6 +152,10 @@ IDLE_TIMEOUT_DEFAULT = envint("IDLE_TIMEOUT_DEFAULT", 4 * 3600, minimum=60)
 LOCKOUT_THRESHOLD = envint("LOCKOUT_THRESHOLD", 5, minimum=1)
 LOCKOUT_DURATION = timedelta(seconds=envint("LOCKOUT_SECONDS", 15 * 60, minimum=1))
 OTP_TOTP_ISSUER = "Auror"
+# One throttle for passwords and codes alike: the account lockout above (accounts.backends).
+# django-otp's own per-device back-off would refuse a right code seconds after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
 
@@ -165,6 +169,8 @@ OIDC_OP_TOKEN_ENDPOINT = "per-organisation"
 OIDC_OP_USER_ENDPOINT = "per-organisation"
 OIDC_CREATE_USER = False
 OIDC_VERIFY_SSL = envbool("OIDC_VERIFY_SSL", True)
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", 10, minimum=1)
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -12,7 +12,7 @@ urlpatterns = [
     path("admin/", include("accounts.urls_admin")),
     path("events/", include("events.urls")),
     path("audit/", include("audit.urls")),
-    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("oidc/", include("accounts.urls_oidc")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
