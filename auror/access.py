@@ -305,3 +305,32 @@ def match_settings_rule(user, action: str) -> Q:
     if user.role == Role.INVESTIGATOR and action == VIEW:
         return Q(organisation_id=user.organisation_id)
     return NOTHING
+
+
+# --- Evidence --------------------------------------------------------------------------------------
+
+
+@rule("evidence.EvidenceItem")
+def evidence_rule(user, action: str) -> Q:
+    """Visible exactly when its event is; adding evidence needs change rights on the event (checked on
+    the event by evidence.services); changing or deleting an item is for retailer admins."""
+    if action == VIEW:
+        return event_q(user, VIEW, prefix="event__")
+    if action in (CHANGE, DELETE) and user.role == Role.RETAILER_ADMIN:
+        return event_q(user, DELETE, prefix="event__")
+    return NOTHING
+
+
+@rule("evidence.CustodyEntry")
+def custody_rule(user, action: str) -> Q:
+    return event_q(user, VIEW, prefix="item__event__") if action == VIEW else NOTHING  # append-only
+
+
+@rule("evidence.WitnessStatement")
+def statement_rule(user, action: str) -> Q:
+    return event_q(user, VIEW, prefix="item__event__") if action == VIEW else NOTHING
+
+
+@rule("evidence.DataKey")
+def data_key_rule(user, action: str) -> Q:
+    return NOTHING  # key material is for evidence.crypto alone

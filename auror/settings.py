@@ -207,6 +207,29 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- Evidence locker (evidence/) -----------------------------------------------------------------
+# Envelope encryption: per-organisation data keys wrapped by this master key (base64 of 32 bytes).
+# Required in production; development and tests derive one from SECRET_KEY when it is unset.
+EVIDENCE_MASTER_KEY = envsecret("EVIDENCE_MASTER_KEY", default="" if DEVELOPMENT else None)
+EVIDENCE_MASTER_KEY_ID = envstr("EVIDENCE_MASTER_KEY_ID", "k1")
+EVIDENCE_RETIRED_MASTER_KEYS = envlist("EVIDENCE_RETIRED_MASTER_KEYS", [])  # "id:base64,..."
+EVIDENCE_MAX_BYTES = {
+    "image": envint("EVIDENCE_MAX_IMAGE_BYTES", 25 * 1024 * 1024, minimum=1),
+    "video": envint("EVIDENCE_MAX_VIDEO_BYTES", 500 * 1024 * 1024, minimum=1),
+    "document": envint("EVIDENCE_MAX_DOCUMENT_BYTES", 50 * 1024 * 1024, minimum=1),
+}
+EVIDENCE_MAX_IMAGE_PIXELS = envint("EVIDENCE_MAX_IMAGE_PIXELS", 60_000_000, minimum=1)
+EVIDENCE_MAX_FILES_PER_REQUEST = envint("EVIDENCE_MAX_FILES_PER_REQUEST", 20, minimum=1)
+EVIDENCE_SEGMENT_SIZE = envint("EVIDENCE_SEGMENT_SIZE", 64 * 1024, minimum=1024)
+# Downloads up to this size are decrypted and hashed completely before the first byte is sent.
+EVIDENCE_VERIFY_FIRST_MAX_BYTES = envint("EVIDENCE_VERIFY_FIRST_MAX_BYTES", 200 * 1024 * 1024, minimum=0)
+# Uploads: small files in memory, the rest streamed to a temporary file in chunks.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=0)
+
 LANGUAGE_CODE = "en-nz"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -5,12 +5,14 @@ from auror import health
 
 api_v1 = [
     path("", include("events.api_urls")),
+    path("", include("evidence.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("accounts.urls_auth")),
     path("admin/", include("accounts.urls_admin")),
     path("events/", include("events.urls")),
+    path("evidence/", include("evidence.urls")),
     path("audit/", include("audit.urls")),
     path("oidc/", include("accounts.urls_oidc")),
     path("api/v1/", include(api_v1)),
