@@ -307,6 +307,21 @@ def match_settings_rule(user, action: str) -> Q:
     return NOTHING
 
 
+# --- Bulk imports --------------------------------------------------------------------------------
+
+
+@rule("events.ImportJob")
+def import_job_rule(user, action: str) -> Q:
+    """Imports are run by investigators and retailer admins; admins see every import of their
+    retailer, investigators their own."""
+    own = Q(organisation_id=user.organisation_id)
+    if user.role == Role.RETAILER_ADMIN:
+        return own
+    if user.role == Role.INVESTIGATOR:
+        return own & Q(user_id=user.pk)
+    return NOTHING
+
+
 # --- Evidence --------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,8 @@ from accounts.models import Role
 
 NAV = [
     ("Events", "events:list", {Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER}),
+    ("Import", "events:import", {Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
+    ("Catalogue", "events:catalogue", {Role.RETAILER_ADMIN}),
     ("Users", "accounts:users", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR}),
     ("Stores", "accounts:stores", {Role.RETAILER_ADMIN}),
     ("Organisation", "accounts:organisation", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN}),

@@ -2,16 +2,20 @@ from __future__ import annotations
 
 import uuid
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from audit.services import audit_record
 from auror.api import ScopedModelViewSet
 from events import services
+from events.exporter import events_export
 from events.interchange import EventInput
 from events.models import Event
 from events.police import police_purpose
+from events.selectors import events_visible
 from events.serializers import EventDetailSerializer, EventOutputSerializer
 
 POLICE_PARAMS = [
@@ -103,3 +107,23 @@ class EventViewSet(ScopedModelViewSet):
         event = self.get_object()
         services.event_delete(actor=request.user, event=event)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[*POLICE_PARAMS, *[OpenApiParameter(k, str) for k in ("store", "type", "q", "occurred_after",
+                                                                           "occurred_before")]],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        description="Every event the caller may see (filtered like the list) as interchange JSON Lines, streamed; "
+                    "audited as an export.",
+    )
+    @action(detail=False, methods=["get"], url_path="export")
+    def export(self, request, *args, **kwargs):
+        from events.views_import import EXPORTERS, export_filters, jsonl_response
+
+        if request.user.role not in EXPORTERS:
+            raise exceptions.PermissionDenied("Your role may not export events.")
+        filters = export_filters(request.query_params)
+        qs = events_visible(user=request.user, filters=filters)
+        lines = events_export(actor=request.user, queryset=qs, via="api", purpose=self._purpose_text(),
+                              filters=filters, organisation_id=request.user.organisation_id,
+                              token_id=self._token_id())
+        return jsonl_response(lines, "events")

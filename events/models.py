@@ -222,3 +222,56 @@ class EventDraft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft {self.key}"
+
+
+class ImportJob(models.Model):
+    """A bulk import uploaded through the browser, worked through by a Celery job (events.tasks)."""
+
+    class Mode(models.TextChoices):
+        KEEP_GOOD = "keep_good", "Keep the good rows, report the refused ones"
+        ALL_OR_NOTHING = "all_or_nothing", "All or nothing: any refused row cancels the whole import"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True, max_length=300)
+    original_name = models.CharField(max_length=200)
+    size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.KEEP_GOOD)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    total = models.PositiveIntegerField(default=0, help_text="Rows in the file (known once the job starts).")
+    processed = models.PositiveIntegerField(default=0, help_text="Rows dealt with and committed so far.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    # [{"line": 12, "field": "persons.0.clothing", "reason": "..."}], every refused row's every error.
+    errors = models.JSONField(default=list, blank=True)
+    message = models.CharField(max_length=500, blank=True, help_text="Why the whole file was refused, if it was.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} ({self.original_name})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.finished:
+            return 100
+        return int(100 * self.processed / self.total) if self.total else 0
