@@ -77,6 +77,7 @@ def sso_provider_for(identifier: str) -> OIDCProvider | None:
         return providers.filter(organisation__slug=ident).first()
     org_ids = list(
         User.objects.filter(email__iendswith="@" + domain, organisation__oidc__enabled=True)
+        .order_by()
         .values_list("organisation_id", flat=True)
         .distinct()[:2]
     )
