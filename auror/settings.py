@@ -158,6 +158,15 @@ OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None
+# Invitations to new users. On a laptop they are printed to the console; in production, SMTP.
+EMAIL_BACKEND = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEVELOPMENT
+                       else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Auror <no-reply@auror.invalid>")
 
 # mozilla-django-oidc: per-organisation provider settings are read from accounts.OIDCProvider.
 OIDC_RP_SIGN_ALGO = "RS256"
