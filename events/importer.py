@@ -27,6 +27,7 @@ events/s; grouped per batch, every created or updated event is still findable in
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -34,6 +35,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -161,33 +163,42 @@ def safe_extract(archive: Path, into: Path) -> Path:
         if declared > limits["total_bytes"]:
             raise ImportFileError(f"Refused archive: it expands to {declared} bytes; at most "
                                   f"{limits['total_bytes']} are allowed.")
-        root = into.resolve()
-        written = 0
-        data_files: list[Path] = []
-        for info in infos:
-            target = (root / info.filename).resolve()
-            if target != root and root not in target.parents:
-                raise ImportFileError(f"Refused archive: {info.filename!r} points outside the archive.")
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "xb") as dst:
-                entry_bytes = 0
-                while chunk := src.read(1024 * 1024):
-                    entry_bytes += len(chunk)
-                    written += len(chunk)
-                    if entry_bytes > info.file_size or written > limits["total_bytes"]:
-                        raise ImportFileError("Refused archive: it expands to more than it declares or allows "
-                                              "(a zip bomb?).")
-                    dst.write(chunk)
-            parts = PurePosixPath(info.filename).parts
-            if target.suffix.lower() in DATA_SUFFIXES and not any(p.startswith((".", "__MACOSX")) for p in parts):
-                data_files.append(target)
+        try:
+            data_files = _extract(zf, infos, into.resolve(), limits)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise ImportFileError(f"The zip archive is damaged or uses an unsupported feature: {exc}") from exc
     if len(data_files) != 1:
+        root = into.resolve()
         found = ", ".join(sorted(str(p.relative_to(root)) for p in data_files)) or "none"
         raise ImportFileError(f"The archive must hold exactly one .jsonl or .csv file (found: {found}).")
     return data_files[0]
+
+
+def _extract(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], root: Path, limits: dict[str, int]) -> list[Path]:
+    """Write the (already checked) entries under `root`, counting the bytes really inflated."""
+    written = 0
+    data_files: list[Path] = []
+    for info in infos:
+        target = (root / info.filename).resolve()
+        if target != root and root not in target.parents:
+            raise ImportFileError(f"Refused archive: {info.filename!r} points outside the archive.")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(target, "xb") as dst:
+            entry_bytes = 0
+            while chunk := src.read(1024 * 1024):
+                entry_bytes += len(chunk)
+                written += len(chunk)
+                if entry_bytes > info.file_size or written > limits["total_bytes"]:
+                    raise ImportFileError("Refused archive: it expands to more than it declares or allows "
+                                          "(a zip bomb?).")
+                dst.write(chunk)
+        parts = PurePosixPath(info.filename).parts
+        if target.suffix.lower() in DATA_SUFFIXES and not any(p.startswith((".", "__MACOSX")) for p in parts):
+            data_files.append(target)
+    return data_files
 
 
 # Column names a CSV may use: EventInput's own, numbered nested ones, plus the export's extras.
@@ -379,6 +390,17 @@ class _Row:
     event: Event | None = None  # the existing event a re-import updates
     persons: list[EventPerson] = field(default_factory=list)
     products: list[EventProduct] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)  # an update's before/after, for the audit
+
+
+def _images_of(row: _Row) -> bool:
+    return any(p.get("images") for p in row.data.get("persons", []))
+
+
+class _ImagesRefused(Exception):
+    def __init__(self, errors: list[tuple[str, str]]):
+        super().__init__(errors)
+        self.errors = errors
 
 
 class _Rollback(Exception):
@@ -418,6 +440,7 @@ class EventImporter:
 
     def run(self, source: ImportSource, *, skip_rows: int = 0) -> ImportResult:
         result = ImportResult()
+        self.root = source.root
         try:
             if self.atomic:
                 with transaction.atomic():
@@ -552,8 +575,25 @@ class EventImporter:
         if not write or not (creates or updates):
             return
         catalogue = self._catalogue(creates + updates)
-        created = self._create(creates, catalogue)
-        changes = self._update(updates, catalogue)
+        # Rows without stills are written in bulk; a row with stills is written on its own, in a
+        # savepoint, so that a still the evidence locker refuses takes only its own row with it.
+        plain_creates = [r for r in creates if not _images_of(r)]
+        plain_updates = [r for r in updates if not _images_of(r)]
+        self._create(plain_creates, catalogue)
+        self._update(plain_updates, catalogue)
+        done_creates, done_updates = plain_creates, plain_updates
+        for row in [r for r in creates + updates if _images_of(r)]:
+            is_update = row.event is not None
+            try:
+                with transaction.atomic():
+                    (self._update if is_update else self._create)([row], catalogue)
+                    self._attach_images(row)
+            except _ImagesRefused as exc:
+                self._refuse(result, errors, row.line, exc.errors)
+                continue
+            (done_updates if is_update else done_creates).append(row)
+        if not (done_creates or done_updates):
+            return
         audit_record(
             action="event.import", actor=self.actor, actor_email="" if self.actor else self.actor_label,
             organisation_id=self.org.pk,
@@ -562,15 +602,67 @@ class EventImporter:
             detail={
                 "via": self.via, "source": self.source_label, "job": self.job_id,
                 "lines": [batch[0].line, batch[-1].line],
-                "created": [{"id": e.pk, "external_id": e.external_id, "line": r.line}
-                            for e, r in zip(created, creates, strict=True)],
-                "updated": [{"id": r.event.pk, "external_id": r.event.external_id, "line": r.line, "changes": c}
-                            for r, c in zip(updates, changes, strict=True)],
+                "created": [{"id": r.event.pk, "external_id": r.event.external_id, "line": r.line}
+                            for r in done_creates],
+                "updated": [{"id": r.event.pk, "external_id": r.event.external_id, "line": r.line,
+                             "changes": r.changes} for r in done_updates],
             },
         )
-        result.created += len(created)
-        result.updated += len(updates)
-        result.event_ids.extend([e.pk for e in created] + [r.event.pk for r in updates])
+        result.created += len(done_creates)
+        result.updated += len(done_updates)
+        result.event_ids.extend(r.event.pk for r in done_creates + done_updates)
+
+    def _attach_images(self, row: _Row) -> None:
+        """The stills named by persons[].images become evidence on that person (the evidence
+        locker's own upload: type by content, re-encoded, EXIF location removed, encrypted, hashed,
+        custody recorded). A still already on that person (same bytes) is not added twice, so
+        re-importing a file adds nothing. Raises _ImagesRefused naming each refused still."""
+        from django.core.exceptions import ValidationError
+
+        from evidence import blobs
+        from evidence.models import EvidenceItem
+        from evidence.services import evidence_upload
+
+        by_ref = {p.ref: p for p in row.persons}
+        stored: list[EvidenceItem] = []
+        problems: list[tuple[str, str]] = []
+        for i, data in enumerate(row.data.get("persons", [])):
+            person = by_ref[data["ref"]]
+            have = set(EvidenceItem.objects.filter(person=person, deleted_at__isnull=True)
+                       .values_list("original_sha256", flat=True)) if person.pk and row.event else set()
+            files, index_of = [], {}
+            try:
+                for j, rel in enumerate(data.get("images", [])):
+                    fh = open(os.path.join(self.root, rel.strip()), "rb")  # noqa: SIM115 - closed below
+                    files.append(fh)
+                    digest = hashlib.sha256()
+                    while chunk := fh.read(1024 * 1024):
+                        digest.update(chunk)
+                    fh.seek(0)
+                    if digest.hexdigest() in have:
+                        files.pop().close()
+                        continue
+                    have.add(digest.hexdigest())
+                    index_of.setdefault(os.path.basename(rel.strip()), j)
+                if not files:
+                    continue
+                try:
+                    outcome = evidence_upload(actor=self.actor, event=row.event, person=person, files=files,
+                                              all_or_nothing=True, as_system=self.actor is None)
+                except ValidationError as exc:
+                    problems.append((f"persons.{i}.images", "; ".join(exc.messages)))
+                    continue
+                stored.extend(outcome.stored)
+                for refused in outcome.refused:
+                    j = next((k for name, k in index_of.items() if refused.filename.startswith(Path(name).stem)), None)
+                    problems.append((f"persons.{i}.images" + (f".{j}" if j is not None else ""), refused.message))
+            finally:
+                for fh in files:
+                    fh.close()
+        if problems:
+            for item in stored:  # the savepoint takes the rows back; the encrypted blobs go too
+                blobs.blob_delete(item.storage_name)
+            raise _ImagesRefused(problems)
 
     def _catalogue(self, rows: list[_Row]) -> dict[str, Product]:
         skus = {p.get("sku") for r in rows for p in r.data.get("products", []) if p.get("sku")}
@@ -614,7 +706,7 @@ class EventImporter:
         vehicles = []
         for event, row, persons in zip(events, rows, persons_by_event, strict=True):
             vehicles.extend(_vehicles(event, row.data, {p.ref: p for p in persons}))
-            row.persons = persons
+            row.event, row.persons = event, persons
         EventVehicle.objects.bulk_create(vehicles)
         return events
 
@@ -672,8 +764,9 @@ class EventImporter:
                 "products": row.products, "vehicles": event_vehicles,
             }
         EventVehicle.objects.bulk_create(vehicles)
-        for event, before in zip(events, befores, strict=True):
-            changes.append(_diff(before, event_to_interchange(event)))
+        for event, row, before in zip(events, rows, befores, strict=True):
+            row.changes = _diff(before, event_to_interchange(event))
+            changes.append(row.changes)
         return changes
 
 
