@@ -211,6 +211,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEVELOPMENT
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(embedded.DATA_DIR / "media")))
+# Object storage (STORAGE_BACKEND=storages.backends.s3.S3Storage, `pip install .[s3]`): django-storages
+# reads these two; boto3 takes AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY from the environment itself.
+AWS_STORAGE_BUCKET_NAME = envstr("AWS_STORAGE_BUCKET_NAME") or None
+AWS_S3_ENDPOINT_URL = envstr("AWS_S3_ENDPOINT_URL") or None
 STORAGES = {
     "default": {"BACKEND": envstr("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
