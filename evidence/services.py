@@ -37,7 +37,7 @@ from evidence.models import (
     EvidenceKind,
     WitnessStatement,
 )
-from evidence.validation import Prepared, Refused, prepare, sanitise_filename
+from evidence.validation import Prepared, Refused, filesizeformat, prepare, sanitise_filename
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,6 @@ def evidence_upload(*, actor, event, files: Iterable, person=None, all_or_nothin
     outcome = UploadOutcome()
     for name in oversize:
         biggest = max(settings.EVIDENCE_MAX_BYTES.values())
-        from django.template.defaultfilters import filesizeformat
-
         outcome.refused.append(Refused(sanitise_filename(name), f"it is larger than {filesizeformat(biggest)}, "
                                                                 "the most any evidence file may be."))
     limit = settings.EVIDENCE_MAX_FILES_PER_REQUEST

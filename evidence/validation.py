@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
+from django.template.defaultfilters import filesizeformat as _filesizeformat
 
 from evidence.models import EvidenceKind
 
@@ -164,6 +164,10 @@ def sniff(head: bytes) -> FileType | str:
     if text.startswith(b"<?xml") or text.startswith(b"<"):
         return "an XML or HTML document"
     return "not a JPEG, PNG or WebP image, an MP4 video or a PDF document"
+
+
+def filesizeformat(size: int) -> str:
+    return _filesizeformat(size).replace("\xa0", " ")
 
 
 def accepted_types_text() -> str:
@@ -351,7 +355,7 @@ def _boxes(f: BinaryIO, start: int, end: int) -> Iterable[tuple[bytes, int, int,
         elif size == 0:
             size = end - pos
         if size < header_len or pos + size > end:
-            raise ValueError(f"box {kind!r} at byte {pos} runs past its parent")
+            raise ValueError(f"box '{kind.decode('latin-1')}' at byte {pos} runs past its parent")
         if not _BOX_TYPE.match(kind):
             raise ValueError(f"an invalid box type at byte {pos}")
         yield kind, pos, header_len, pos + size
@@ -447,10 +451,13 @@ class OverlayReader:
 # --- PDF ----------------------------------------------------------------------------------------
 
 _PDF_BANNED = {
-    "JS": "JavaScript", "JavaScript": "JavaScript", "Launch": "a launch action (it can start programs)",
-    "EmbeddedFile": "embedded files", "EmbeddedFiles": "embedded files", "XFA": "an XFA form (it can run scripts)",
-    "RichMedia": "rich media (it can run code)", "ImportData": "an import-data action",
+    "JS": "contains JavaScript", "JavaScript": "contains JavaScript",
+    "Launch": "contains a launch action (it can start programs)",
+    "EmbeddedFile": "has embedded files", "EmbeddedFiles": "has embedded files",
+    "XFA": "contains an XFA form (it can run scripts)", "RichMedia": "contains rich media (it can run code)",
+    "ImportData": "contains an import-data action",
 }
+_ENCRYPTED = "is encrypted (password-protected)"
 _PDF_NAME = re.compile(rb"/((?:[A-Za-z]|#[0-9A-Fa-f]{2}){2,20})")
 _MAX_PDF_OBJECTS = 500_000
 
@@ -474,7 +481,7 @@ def _scan_pdf_bytes(src: BinaryIO) -> str | None:
             if word == "Encrypt":
                 encrypted = True
         tail = window[-64:]
-    return "encryption (it is password-protected)" if encrypted else None
+    return _ENCRYPTED if encrypted else None
 
 
 def _walk_pdf(reader) -> str | None:
@@ -493,7 +500,7 @@ def _walk_pdf(reader) -> str | None:
             obj = obj.get_object()
         visited += 1
         if visited > _MAX_PDF_OBJECTS:
-            return "too many objects to check"
+            return "has too many objects to check"
         if isinstance(obj, DictionaryObject):
             for key, value in obj.items():
                 bare = str(key).lstrip("/")
@@ -524,7 +531,7 @@ def _prepare_pdf(upload, name: str, ftype: FileType, size: int) -> Prepared:
                 warnings.simplefilter("ignore")
                 reader = PdfReader(upload, strict=False)
                 if reader.is_encrypted:
-                    found = "encryption (it is password-protected)"
+                    found = _ENCRYPTED
                 else:
                     if len(reader.pages) == 0:
                         raise ValueError("it has no pages")
@@ -536,7 +543,7 @@ def _prepare_pdf(upload, name: str, ftype: FileType, size: int) -> Prepared:
             pypdf_log.setLevel(level)
             upload.seek(0)
     if found:
-        raise Refused(name, f"the PDF contains {found}, which is not accepted. Print it to a new PDF "
+        raise Refused(name, f"the PDF {found}, which is not accepted. Print it to a new PDF "
                             "without scripts, attachments or a password and upload that.")
     upload.seek(0)
     return Prepared(filename=name, file_type=ftype, source=upload, size=size, original_size=size)
