@@ -5,7 +5,15 @@ from __future__ import annotations
 from django import forms
 
 
-class LoginForm(forms.Form):
+class Form(forms.Form):
+    """Labels without a trailing colon, as the rest of the site."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class LoginForm(Form):
     email = forms.EmailField(
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
         error_messages={"required": "Enter your email address.", "invalid": "Enter a valid email address."},
@@ -17,7 +25,7 @@ class LoginForm(forms.Form):
     )
 
 
-class CodeForm(forms.Form):
+class CodeForm(Form):
     code = forms.CharField(
         label="Authentication code",
         max_length=20,
@@ -51,7 +59,7 @@ class EnrolForm(CodeForm):
         return code
 
 
-class SSOStartForm(forms.Form):
+class SSOStartForm(Form):
     organisation = forms.CharField(
         label="Organisation code or work email",
         max_length=254,
@@ -62,7 +70,7 @@ class SSOStartForm(forms.Form):
     )
 
 
-class TokenCreateForm(forms.Form):
+class TokenCreateForm(Form):
     name = forms.CharField(
         label="Token name",
         max_length=100,

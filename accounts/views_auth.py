@@ -121,7 +121,8 @@ def mfa_verify_view(request):
             messages.error(request, lock_message(user.locked_until))
             return redirect("login")
         form.add_error("code", "That code is not right. Use the newest code your app shows.")
-    return _form_page(request, "accounts/mfa_verify.html", {"form": form, "next": next_url})
+    # No navigation on this page: nothing else can be reached until the code is in.
+    return _form_page(request, "accounts/mfa_verify.html", {"form": form, "next": next_url, "nav_items": []})
 
 
 @never_cache
@@ -149,6 +150,7 @@ def mfa_enrol(request):
     return _form_page(request, "accounts/mfa_enrol.html", {
         "form": form, "next": next_url, "qr_svg": mfa.totp_qr_svg(device), "secret": mfa.totp_secret(device),
         "pending": mfa.second_factor_pending(request), "required": user.mfa_required,
+        **({"nav_items": []} if mfa.second_factor_pending(request) else {}),
     })
 
 
