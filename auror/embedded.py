@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import subprocess
 import tempfile
@@ -184,6 +185,7 @@ def _postgres_start_or_join() -> tuple[Path, int]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: "XDG_RUNTIME_DIR is not set"
         import pgserver
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its INFO lines are about its own handles
 
     try:
         # cleanup_mode=None: pgserver never stops it; _release() does, when the last user exits.
