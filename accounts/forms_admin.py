@@ -91,6 +91,7 @@ class UserCreateForm(StoreScopeMixin):
 
     def __init__(self, *args, organisation: Organisation, actor, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["password"].conditional = True  # required with "set a first password": not "(optional)"
         self.organisation = organisation
         self.setup_scope(organisation, actor)
         if not hasattr(organisation, "oidc"):
@@ -230,8 +231,12 @@ class TenantCreateForm(forms.Form):
     admin_last_name = forms.CharField(label="First admin's last name", max_length=150, required=False)
     admin_sign_in = forms.ChoiceField(label="How will the first admin sign in?", choices=SIGN_IN_CHOICES[:2],
                                       initial="invite", widget=forms.RadioSelect)
-    admin_password = forms.CharField(label="First admin's first password", required=False, strip=False,
+    admin_password = forms.CharField(label="First admin's password", required=False, strip=False,
                                      widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["admin_password"].conditional = True
 
     def clean_jurisdictions(self) -> list[str]:
         return parse_region_codes(self.cleaned_data["jurisdictions"])
@@ -271,11 +276,13 @@ class InvitationAcceptForm(forms.Form):
         return data
 
 
-def add_service_errors(form: forms.Form, error: ValidationError, prefix: str = "") -> None:
-    """Put a service's ValidationError next to the field it names (or above the form)."""
+def add_service_errors(form: forms.Form, error: ValidationError, rename: dict[str, str] | None = None) -> None:
+    """Put a service's ValidationError next to the field it names (or above the form). `rename` maps
+    a service's field name to the form's where they differ."""
+    rename = rename or {}
     if hasattr(error, "error_dict"):
         for field, errors in error.message_dict.items():
-            name = f"{prefix}{field}"
+            name = rename.get(field, field)
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)

@@ -381,7 +381,7 @@ def _store_set_active(actor: Actor, store: Store, active: bool) -> tuple[Store, 
 
 @transaction.atomic
 def store_deactivate(*, actor: Actor, store: Store) -> tuple[Store, dict]:
-    """A closed store: its events stay; it is no longer offered for new events or staff scope."""
+    """A closed store: its events stay; it is no longer offered for store staff scope."""
     return _store_set_active(actor, store, False)
 
 

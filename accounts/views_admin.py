@@ -35,6 +35,7 @@ class AdminFormView(ScopedQuerysetMixin, FormView):
     names, and an invalid form answers 400 with nothing stored."""
 
     http_method_names = ["get", "post", "head", "options"]
+    error_fields: dict[str, str] = {}  # a service's field name → this form's, where they differ
 
     def save(self, form):
         raise NotImplementedError
@@ -46,7 +47,7 @@ class AdminFormView(ScopedQuerysetMixin, FormView):
         try:
             result = self.save(form)
         except ValidationError as e:
-            f.add_service_errors(form, e)
+            f.add_service_errors(form, e, self.error_fields)
             return self.form_invalid(form)
         message, url = self.success(result)
         messages.success(self.request, message)
@@ -165,6 +166,7 @@ class UserEditView(AdminFormView):
     action = access.MANAGE
     template_name = "accounts/admin/user_form.html"
     form_class = f.UserEditForm
+    error_fields = {"password": "new_password"}
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.user.role in MANAGERS:
@@ -330,7 +332,7 @@ class _StoreActiveView(ScopedQuerysetMixin, View):
 
 class StoreDeactivateView(_StoreActiveView):
     service = services.store_deactivate
-    done = "is closed: its events stay, and it is no longer offered for new events"
+    done = "is closed: its events stay, and it is no longer offered for store staff scope"
 
 
 class StoreReactivateView(_StoreActiveView):

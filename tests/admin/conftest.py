@@ -29,3 +29,18 @@ def as_user(db):
         return sign_in(Client(), user)
 
     return make
+
+
+def form_errors(response) -> dict:
+    """The errors of the page's form, by field name ("__all__" for the form as a whole)."""
+    form = response.context["form"]
+    return {name: list(errors) for name, errors in form.errors.items()}
+
+
+def audit_rows(action: str, obj=None):
+    from audit.models import AuditEntry
+
+    rows = AuditEntry.objects.filter(action=action)
+    if obj is not None:
+        rows = rows.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+    return rows
