@@ -378,10 +378,12 @@ class SeekableDecryptedFile(io.RawIOBase):
         return plain
 
     def readinto(self, b) -> int:
-        if self._pos >= self.size or len(b) == 0:
-            return 0
-        index, offset = divmod(self._pos, self._segment_size)
-        data = self._segment(index)[offset:offset + len(b)]
-        b[:len(data)] = data
-        self._pos += len(data)
-        return len(data)
+        """Fills `b` across segment boundaries (readers such as Pillow expect full reads)."""
+        filled = 0
+        while filled < len(b) and self._pos < self.size:
+            index, offset = divmod(self._pos, self._segment_size)
+            data = self._segment(index)[offset:offset + len(b) - filled]
+            b[filled:filled + len(data)] = data
+            filled += len(data)
+            self._pos += len(data)
+        return filled
