@@ -170,7 +170,8 @@ def _only(entry: dict, *keys: str) -> dict:
 
 
 def _decimal(value) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    """A coordinate to the six decimal places stored (about 10 cm)."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.000001"))
 
 
 class _Applier:

@@ -93,7 +93,8 @@ def test_omitted_fields_keep_their_value_and_given_ones_update(pol_wlg, run, wri
     assert run("provision", write_json(EXAMPLE)).error is None
     update = {
         "organisations": [{"slug": "acme", "police_sharing_default": "internal",
-                           "stores": [{"code": "ACME-017", "name": "Acme Ponsonby Central"},
+                           "stores": [{"code": "ACME-017", "name": "Acme Ponsonby Central",
+                                       "latitude": -36.85712345678, "longitude": 174.7463},
                                       {"code": "ACME-018", "name": "Acme Petone", "region": "WLG"}]}],
         "users": [{"email": "sam@acme.test", "stores": ["ACME-018"]},
                   {"email": "ira@acme.test", "sensitive_access": False}],
@@ -106,6 +107,7 @@ def test_omitted_fields_keep_their_value_and_given_ones_update(pol_wlg, run, wri
     assert list(acme.police_excluded_agencies.values_list("slug", flat=True)) == ["pol-wlg"]
     old = Store.objects.get(code="ACME-017")
     assert (old.name, old.region) == ("Acme Ponsonby Central", "AKL")
+    assert (str(old.latitude), str(old.longitude)) == ("-36.857123", "174.746300")
     sam = User.objects.get(email="sam@acme.test")
     assert [s.code for s in sam.stores.all()] == ["ACME-018"] and sam.check_password(PASSWORD)
     assert User.objects.get(email="ira@acme.test").sensitive_access is False
