@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import DetailView
 
 from accounts.models import Role
+from audit.services import audit_record
 from auror import access
 from auror.views import ScopedQuerysetMixin
 from events.models import Event
@@ -40,6 +41,11 @@ class EventEvidenceView(ScopedQuerysetMixin, DetailView):
     allowed_roles = READERS
     template_name = "evidence/event_evidence.html"
     context_object_name = "event"
+
+    def get_object(self, queryset=None):
+        event = super().get_object(queryset)
+        audit_record(action="evidence.list", actor=self.request.user, obj=event, purpose=_purpose(self.request))
+        return event
 
 
 class EvidenceUploadView(ScopedQuerysetMixin, View):

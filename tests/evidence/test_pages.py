@@ -52,3 +52,20 @@ def test_partial_can_be_included_in_any_event_page(world, event):
         Context({"object": event, "request": request, "csrf_token": "x"}))
     assert 'id="evidence"' in html and f'action="/evidence/event/{event.pk}/upload/"' in html
     assert 'value="/events/' in html  # comes back to the event page after uploading
+
+
+def test_upload_form_keeps_csrf_protection(world, event):
+    """The size cap is installed before CSRF reads the body; CSRF is still enforced after it."""
+    from django.test import Client
+
+    from tests.evidence.conftest import sign_in
+
+    browser = sign_in(Client(enforce_csrf_checks=True), world.staff)
+    r = browser.post(f"/evidence/event/{event.pk}/upload/", {"files": [upload("a.png", corpus.png())]})
+    assert r.status_code == 403
+    assert not EvidenceItem.objects.exists()
+    page = browser.get(f"/evidence/event/{event.pk}/")
+    token = page.cookies["csrftoken"].value
+    r = browser.post(f"/evidence/event/{event.pk}/upload/", {"files": [upload("a.png", corpus.png())],
+                                                             "csrfmiddlewaretoken": token})
+    assert r.status_code == 302 and EvidenceItem.objects.count() == 1
