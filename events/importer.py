@@ -699,15 +699,15 @@ class EventImporter:
             event.total_value = sum((p.line_value for p in parts), Decimal("0"))
             events.append(event)
             products.extend(parts)
-        Event.objects.bulk_create(events)
-        EventProduct.objects.bulk_create(products)
+        copy_insert(Event, events)
+        copy_insert(EventProduct, products)
         persons_by_event = [[_new_person(e, p) for p in r.data.get("persons", [])] for e, r in zip(events, rows, strict=True)]
-        EventPerson.objects.bulk_create([p for ps in persons_by_event for p in ps])
+        copy_insert(EventPerson, [p for ps in persons_by_event for p in ps])
         vehicles = []
         for event, row, persons in zip(events, rows, persons_by_event, strict=True):
             vehicles.extend(_vehicles(event, row.data, {p.ref: p for p in persons}))
             row.event, row.persons = event, persons
-        EventVehicle.objects.bulk_create(vehicles)
+        copy_insert(EventVehicle, vehicles)
         return events
 
     def _update(self, rows: list[_Row], catalogue: dict[str, Product]) -> list[dict[str, Any]]:
@@ -751,8 +751,8 @@ class EventImporter:
             EventPerson.objects.filter(pk__in=gone).delete()
         if kept_persons:
             bulk_update_rows(EventPerson, kept_persons, person_fields)
-        EventPerson.objects.bulk_create(new_persons)
-        EventProduct.objects.bulk_create(products)
+        copy_insert(EventPerson, new_persons)
+        copy_insert(EventProduct, products)
         bulk_update_rows(Event, events, ["store", "total_value", "updated_at",
                                      *[k for k in SCALAR_FIELDS if k != "external_id"]])
         vehicles, changes = [], []
@@ -763,35 +763,70 @@ class EventImporter:
                 "persons": sorted(row.persons, key=lambda p: p.pk),
                 "products": row.products, "vehicles": event_vehicles,
             }
-        EventVehicle.objects.bulk_create(vehicles)
+        copy_insert(EventVehicle, vehicles)
         for event, row, before in zip(events, rows, befores, strict=True):
             row.changes = _diff(before, event_to_interchange(event))
             changes.append(row.changes)
         return changes
 
 
-def bulk_update_rows(model, objs: list, fields: list[str], chunk: int = 1000) -> None:
-    """UPDATE … FROM (VALUES …): one statement per chunk. Django's bulk_update builds a CASE per
-    field per row and costs ~15 ms a row here, which would make a re-import 20 times slower than
-    the first import."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    model_fields = [model._meta.get_field(f) for f in fields]
-    pk = model._meta.pk
-    columns = [pk, *model_fields]
-    casts = ", ".join(f"%s::{f.db_type(connection)}" for f in columns)
-    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = v.{connection.ops.quote_name(f.column)}"
-                     for f in model_fields)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+def copy_insert(model, objs: list) -> None:
+    """INSERT many rows with PostgreSQL's COPY: ids are taken from the table's sequence first (one
+    query) and set on the objects, as bulk_create would; auto_now fields are filled and foreign keys
+    to objects saved earlier in the batch resolved. Four to five times faster than bulk_create's
+    multi-row INSERT here, which is most of what makes a 100,000-event import take minutes, not
+    tens of minutes. The objects are ordinary model instances, so a field added to the model is
+    written with its default like everywhere else."""
+    if not objs:
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields]
+    auto = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    relations = [f for f in fields if f.is_relation]
+    quote = connection.ops.quote_name
     with connection.cursor() as cur:
-        for start in range(0, len(objs), chunk):
-            part = objs[start:start + chunk]
-            params = []
-            for obj in part:
-                params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns)
-            values = ", ".join(f"({casts})" for _ in part)
-            cur.execute(f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v({names}) "
-                        f"WHERE {table}.{connection.ops.quote_name(pk.column)} = v.{connection.ops.quote_name(pk.column)}",
-                        params)
+        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [meta.db_table, meta.pk.column, len(objs)])
+        ids = [r[0] for r in cur.fetchall()]
+        for obj, pk in zip(objs, ids, strict=True):
+            obj.pk = pk
+            obj._state.adding, obj._state.db = False, connection.alias
+            for f in auto:
+                f.pre_save(obj, add=True)
+            for f in relations:
+                if getattr(obj, f.attname) is None:
+                    related = f.get_cached_value(obj, None)
+                    if related is not None:
+                        setattr(obj, f.attname, related.pk)
+        columns = ", ".join(quote(f.column) for f in fields)
+        with cur.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([getattr(obj, f.attname) for f in fields])
+
+
+def bulk_update_rows(model, objs: list, fields: list[str]) -> None:
+    """UPDATE many rows in one statement: the new values are COPYed into a temporary table and
+    joined. Django's bulk_update builds a CASE per field per row (~15 ms a row here) and a VALUES
+    list with thousands of parameters is slow to bind; this keeps a re-import close to the speed
+    of the first import."""
+    if not objs:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    model_fields = [meta.get_field(f) for f in fields]
+    columns = [meta.pk, *model_fields]
+    names = ", ".join(quote(f.column) for f in columns)
+    table, temp = quote(meta.db_table), quote(f"_import_{meta.db_table}")
+    sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in model_fields)
+    with connection.cursor() as cur:
+        # Created and dropped inside the caller's transaction (a failure rolls the creation back too).
+        cur.execute(f"CREATE TEMPORARY TABLE {temp} AS SELECT {names} FROM {table} WITH NO DATA")
+        with cur.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([getattr(obj, f.attname) for f in columns])
+        cur.execute(f"UPDATE {table} SET {sets} FROM {temp} AS v WHERE {table}.{quote(meta.pk.column)} = "
+                    f"v.{quote(meta.pk.column)}")
+        cur.execute(f"DROP TABLE {temp}")
 
 
 def events_import(*, organisation, path: str | Path, actor=None, atomic: bool = False, name: str | None = None,

@@ -1,0 +1,83 @@
+"""Import benchmark (issue 3 figure): `manage.py import_events` of synthetic events, in events/s.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/auror_bench .venv/bin/python bench/import_bench.py \
+        --events 100000 --runs 1
+
+Each run imports the file into a fresh retailer (same stores and catalogue), so every row creates an
+event, through the real command in its own process (start-up included). `--reimport` also times a
+second import of the same file into the same retailer (every row an update). Reports the median of
+the runs and exits 1 when it is under the gate (500 events/s). The database is migrated first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+GATE = 500.0
+
+
+def run_import(slug: str, path: Path, extra: list[str]) -> tuple[float, str]:
+    cmd = [sys.executable, "manage.py", "import_events", "--org", slug, str(path), *extra]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"import failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return elapsed, proc.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reimport", action="store_true", help="Also time re-importing the file (updates).")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--file", type=Path, default=None, help="Where to write the synthetic file.")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "auror.settings")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
+    from bench.synthetic import setup_org, write_events
+
+    path = args.file or Path(f"/tmp/auror-bench-{args.events}-{args.seed}.jsonl")
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    slugs = [f"bench-{stamp}-{i}" for i in range(args.runs)]
+    codes = []
+    for slug in slugs:
+        codes = setup_org(slug, "BEN", "Bench Mart")
+    if not path.exists():
+        t = time.perf_counter()
+        write_events(path, args.events, store_codes=codes, seed=args.seed, id_prefix="SYN")
+        print(f"generated {args.events} events in {time.perf_counter() - t:.1f}s → {path} "
+              f"({path.stat().st_size / 1e6:.0f} MB)")
+    extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+
+    rates = []
+    for slug in slugs:
+        elapsed, out = run_import(slug, path, extra)
+        rate = args.events / elapsed
+        rates.append(rate)
+        print(f"create run {slug}: {elapsed:.1f}s wall, {rate:.0f} events/s  [{out}]")
+        assert re.search(rf"{args.events} created", out), out
+        if args.reimport:
+            elapsed, out = run_import(slug, path, extra)
+            print(f"re-import (updates) {slug}: {elapsed:.1f}s wall, {args.events / elapsed:.0f} events/s  [{out}]")
+    median = statistics.median(rates)
+    verdict = "PASS" if median >= GATE else "FAIL"
+    print(f"import of {args.events} synthetic events: median {median:.0f} events/s over {len(rates)} run(s) "
+          f"(gate ≥ {GATE:.0f}): {verdict}")
+    sys.exit(0 if median >= GATE else 1)
+
+
+if __name__ == "__main__":
+    main()
