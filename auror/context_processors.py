@@ -5,6 +5,7 @@ from __future__ import annotations
 from accounts.models import Role
 
 NAV = [
+    ("Record event", "events:create", {Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
     ("Events", "events:list", {Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER}),
     ("Import", "events:import", {Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
     ("Catalogue", "events:catalogue", {Role.RETAILER_ADMIN}),
@@ -31,4 +32,8 @@ def navigation(request):
             items.append({"label": label, "url": reverse(name), "active": request.path.startswith(reverse(name))})
         except NoReverseMatch:
             continue
+    # Only the most specific match is current ("/events/new/" is Record event, not also Events).
+    current = max((i for i in items if i["active"]), key=lambda i: len(i["url"]), default=None)
+    for i in items:
+        i["active"] = i is current
     return {"nav_items": items}

@@ -1,11 +1,18 @@
 from django.urls import path
 
-from events import views, views_import
+from events import views, views_capture, views_import
 
 app_name = "events"
 urlpatterns = [
     path("", views.EventListView.as_view(), name="list"),
     path("<int:pk>/", views.EventDetailView.as_view(), name="detail"),
+    # Recording and correcting events, drafts (events.views_capture)
+    path("new/", views_capture.with_upload_cap(views_capture.EventCreateView), name="create"),
+    path("<int:pk>/edit/", views_capture.with_upload_cap(views_capture.EventEditView), name="edit"),
+    path("<int:pk>/delete/", views_capture.EventDeleteView.as_view(), name="delete"),
+    path("drafts/", views_capture.DraftListView.as_view(), name="drafts"),
+    path("drafts/<uuid:key>/", views_capture.DraftSaveView.as_view(), name="draft_save"),
+    path("drafts/<uuid:key>/discard/", views_capture.DraftDiscardView.as_view(), name="draft_discard"),
     # Bulk import and export, the product catalogue (events.views_import)
     path("import/", views_import.ImportView.as_view(), name="import"),
     path("import/<int:pk>/", views_import.ImportJobView.as_view(), name="import_job"),

@@ -1,16 +1,35 @@
 from __future__ import annotations
 
+import zoneinfo
+
+from django.shortcuts import render
 from django.views.generic import DetailView, ListView
 
-from accounts.models import Role
+from accounts.models import Role, Store
 from audit.services import audit_record
 from auror import access
 from auror.views import ScopedQuerysetMixin
+from events.forms import EventFilterForm
 from events.models import Event, EventType
 from events.police import police_purpose
-from events.selectors import events_visible
+from events.selectors import (
+    CappedPaginator,
+    display_timezone,
+    event_detail_parts,
+    event_history,
+    events_visible,
+)
 
 EVENT_READERS = frozenset({Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER})
+RECORDERS = frozenset({Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN})
+FILTER_NAMES = ("q", "store", "type", "date_from", "date_to", "prevented", "violence", "value_min", "value_max")
+
+
+def _local(moment, store):
+    try:
+        return moment.astimezone(zoneinfo.ZoneInfo(store.timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return moment
 
 
 class EventListView(ScopedQuerysetMixin, ListView):
@@ -18,31 +37,41 @@ class EventListView(ScopedQuerysetMixin, ListView):
     allowed_roles = EVENT_READERS
     template_name = "events/event_list.html"
     paginate_by = 50
+    paginator_class = CappedPaginator
 
     def get(self, request, *args, **kwargs):
         self.purpose, self.missing_purpose = police_purpose(request.user, request.GET)
+        stores = Store.objects.visible_to(request.user).order_by("code") if request.user.is_retailer_user else []
+        self.filter_form = EventFilterForm(request.GET or None, stores=stores)
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         if self.missing_purpose:
             return Event.objects.none()
-        filters = {k: self.request.GET.get(k, "").strip() for k in ("store", "type", "q")}
-        if filters["store"] and not filters["store"].isdigit():
-            filters["store"] = ""
-        qs = events_visible(user=self.request.user, filters=filters)
+        form = self.filter_form
+        if form.is_bound:
+            form.is_valid()
+        filters = form.filters(display_timezone(self.request.user)) if form.is_bound else {}
+        qs = events_visible(user=self.request.user, filters=filters).order_by("-occurred_at", "-id")
         purpose = f"{self.purpose['purpose']} (case {self.purpose['case_reference']})" if self.purpose else ""
-        audit_record(action="event.search", actor=self.request.user, purpose=purpose,
-                     detail={"filters": {k: v for k, v in filters.items() if v}})
+        audit_record(action="event.search", actor=self.request.user, purpose=purpose, detail={"filters": filters})
         return qs
 
     def get_context_data(self, **kwargs):
-        from accounts.models import Store
-
         ctx = super().get_context_data(**kwargs)
-        ctx["stores"] = Store.objects.visible_to(self.request.user)
+        for e in ctx["object_list"]:
+            e.local_time = _local(e.occurred_at, e.store)
+        ctx["filter_form"] = self.filter_form
         ctx["types"] = EventType.choices
         ctx["missing_purpose"] = self.missing_purpose
         ctx["is_police"] = bool(self.purpose) or bool(self.missing_purpose)
+        ctx["can_record"] = self.request.user.role in RECORDERS
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        ctx["query_without_page"] = params.urlencode()
+        ctx["filtered"] = any(self.request.GET.get(k) for k in FILTER_NAMES)
+        ctx["more_filters_open"] = any(self.request.GET.get(k) for k in FILTER_NAMES[1:]) or \
+            bool(self.filter_form.is_bound and self.filter_form.errors)
         return ctx
 
 
@@ -51,14 +80,33 @@ class EventDetailView(ScopedQuerysetMixin, DetailView):
     allowed_roles = EVENT_READERS
     template_name = "events/event_detail.html"
 
+    def get(self, request, *args, **kwargs):
+        self.purpose, self.missing_purpose = police_purpose(request.user, request.GET)
+        if self.missing_purpose:
+            self.object = self.get_object_unaudited()
+            return render(request, "events/event_detail.html",
+                          {"object": None, "missing_purpose": self.missing_purpose}, status=400)
+        return super().get(request, *args, **kwargs)
+
+    def get_object_unaudited(self):
+        return super().get_object()
+
     def get_object(self, queryset=None):
         event = super().get_object(queryset)
-        audit_record(action="event.view", actor=self.request.user, obj=event)
+        purpose = f"{self.purpose['purpose']} (case {self.purpose['case_reference']})" if self.purpose else ""
+        audit_record(action="event.view", actor=self.request.user, obj=event, purpose=purpose)
         return event
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["audience"] = access.explain_event_audience(self.object)
+        event, user = self.object, self.request.user
+        ctx.update(event_detail_parts(event=event))
+        ctx["local_time"] = _local(event.occurred_at, event.store)
+        ctx["audience"] = access.explain_event_audience(event) if user.is_retailer_user else []
+        ctx["can_change"] = user.role in RECORDERS and access.can(user, access.CHANGE, event)
+        ctx["can_delete"] = user.role in RECORDERS and access.can(user, access.DELETE, event)
+        ctx["history"] = event_history(user=user, event=event)
+        ctx["is_police"] = bool(self.purpose)
+        ctx["purpose_query"] = self.request.GET.urlencode() if self.purpose else ""
+        ctx["event"] = event
         return ctx
-
-
