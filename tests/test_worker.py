@@ -7,12 +7,15 @@ pool process killed mid-job is replaced and the job run again (task_reject_on_wo
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import time
 
 import psutil
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from auror.celery import app
@@ -112,3 +115,20 @@ def test_job_of_a_killed_pool_process_runs_again_on_the_same_worker(workers):
     assert beat.completed_by == worker.name
     assert beat.attempts == 2
     assert worker.alive()
+
+
+def test_queue_check_command_reports_the_worker_that_finished_its_heartbeat(workers):
+    worker = workers("a")
+    out = io.StringIO()
+
+    call_command("queue_check", "--timeout", "20", stdout=out)
+
+    assert out.getvalue().startswith("heartbeat ")
+    assert f"finished by {worker.name}" in out.getvalue()
+
+
+def test_queue_check_command_fails_when_no_worker_takes_the_job(workers):
+    with pytest.raises(CommandError, match="no worker finished heartbeat .* within 1 s") as failure:
+        call_command("queue_check", "--timeout", "1")
+    assert failure.value.returncode == 1
+    assert Heartbeat.objects.get().completed_at is None
