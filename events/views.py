@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
-
 from django.shortcuts import render
 from django.views.generic import DetailView, ListView
 
@@ -23,13 +21,6 @@ from events.selectors import (
 EVENT_READERS = frozenset({Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER})
 RECORDERS = frozenset({Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN})
 FILTER_NAMES = ("q", "store", "type", "date_from", "date_to", "prevented", "violence", "value_min", "value_max")
-
-
-def _local(moment, store):
-    try:
-        return moment.astimezone(zoneinfo.ZoneInfo(store.timezone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return moment
 
 
 class EventListView(ScopedQuerysetMixin, ListView):
@@ -59,8 +50,6 @@ class EventListView(ScopedQuerysetMixin, ListView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        for e in ctx["object_list"]:
-            e.local_time = _local(e.occurred_at, e.store)
         ctx["filter_form"] = self.filter_form
         ctx["types"] = EventType.choices
         ctx["missing_purpose"] = self.missing_purpose
@@ -101,7 +90,6 @@ class EventDetailView(ScopedQuerysetMixin, DetailView):
         ctx = super().get_context_data(**kwargs)
         event, user = self.object, self.request.user
         ctx.update(event_detail_parts(event=event))
-        ctx["local_time"] = _local(event.occurred_at, event.store)
         ctx["audience"] = access.explain_event_audience(event) if user.is_retailer_user else []
         ctx["can_change"] = user.role in RECORDERS and access.can(user, access.CHANGE, event)
         ctx["can_delete"] = user.role in RECORDERS and access.can(user, access.DELETE, event)
