@@ -118,6 +118,10 @@ CELERY_TIMEZONE = "UTC"
 # A heartbeat through the queue: /healthz shows when a worker last finished a job.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "auror.tasks.heartbeat_scheduled", "schedule": envint("HEARTBEAT_SECONDS", 60, minimum=5)},
+    # Thumbnails and poster frames whose job was lost are enqueued again.
+    "evidence-derivatives-sweep": {"task": "evidence.derivatives_sweep", "schedule": 15 * 60},
+    # Pending or stale link suggestions whose job was lost are picked up again.
+    "matching-sweep": {"task": "matching.sweep_stale", "schedule": 10 * 60},
 }
 
 CACHES = {

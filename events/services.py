@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from audit.services import audit_record
 from auror import access
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product, normalise_plate
+from evidence.services import evidence_purge_for_event
 from matching import services as matching_services
 
 
@@ -172,4 +173,5 @@ def event_delete(*, actor, event: Event) -> None:
     before = _snapshot(event)
     audit_record(action="event.delete", actor=actor, organisation_id=event.organisation_id, obj=event,
                  detail={"before": before})
+    evidence_purge_for_event(event=event)  # files and thumbnails leave storage once this commits
     event.delete()

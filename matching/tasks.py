@@ -19,3 +19,20 @@ def estimate_weights(organisation_id: int) -> bool:
     from matching.weights import estimate_weights as estimate
 
     return estimate(organisation_id) is not None
+
+
+@shared_task(acks_late=True, name="matching.sweep_stale")
+def sweep_stale(limit: int = 5000) -> int:
+    """Re-enqueue matching jobs still pending after a while (their job was lost with a broker)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from matching.models import MatchState
+
+    cutoff = timezone.now() - timedelta(minutes=5)
+    ids = list(MatchState.objects.exclude(status=MatchState.Status.DONE).filter(updated_at__lt=cutoff)
+               .values_list("event_id", flat=True)[:limit])
+    for event_id in ids:
+        match_event.delay(event_id)
+    return len(ids)
