@@ -206,7 +206,8 @@ def event_rule(user, action: str) -> Q:
 def can_record_event_at(user, store) -> bool:
     """Creating is a store-scoped right: staff at their stores, investigators and admins anywhere
     in their own retailer."""
-    if not _active(user) or user.role not in RETAILER_ROLES or store.organisation_id != user.organisation_id:
+    if (not _active(user) or user.role not in RETAILER_ROLES or store.organisation_id != user.organisation_id
+            or not store.is_active):
         return False
     if user.role == Role.STORE_STAFF:
         return user.stores.filter(pk=store.pk).exists()

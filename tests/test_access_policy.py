@@ -108,3 +108,10 @@ def test_can_record_event_at(world):
     assert access.can_record_event_at(world.investigator, world.acme_wlg)
     assert not access.can_record_event_at(world.other_admin, world.acme_akl)
     assert not access.can_record_event_at(world.officer, world.acme_akl)
+
+
+def test_no_events_recorded_at_a_closed_store(world):
+    world.acme_akl.is_active = False
+    world.acme_akl.save()
+    assert not access.can_record_event_at(world.staff, world.acme_akl)
+    assert not access.can_record_event_at(world.admin, world.acme_akl)
