@@ -28,6 +28,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from auror import embedded
+from auror.services import heartbeat_request
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -92,6 +93,8 @@ class Command(BaseCommand):
         for name, proc in self.children.items():
             threading.Thread(target=self._relay, args=(name, proc), daemon=True).start()
 
+        # A first heartbeat, so /healthz shows a finished job as soon as the worker is up.
+        heartbeat_request(source="runall")
         code = 0
         try:
             if self._wait_until_serving(host, int(port)):
