@@ -88,6 +88,34 @@ def screenshot():
 
 
 @pytest.fixture
+def login_as(transactional_db):
+    """login_as(page, user): the page's browser is signed in as `user`, through a session made the way
+    a real sign-in makes it. Roles that require MFA get a confirmed TOTP device and a session that
+    has verified it (the MFA pages themselves are driven in test_identity.py)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def sign_in(page, user) -> None:
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "accounts.backends.EmailBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        if user.mfa_required:
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+                user=user, name="Authenticator app", confirmed=True)
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
+                                   "url": page.base_url}])
+
+    return sign_in
+
+
+@pytest.fixture
 def browser_world(transactional_db):
     from tests.conftest import build_world
 
