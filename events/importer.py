@@ -393,6 +393,12 @@ class _Row:
     changes: dict[str, Any] = field(default_factory=dict)  # an update's before/after, for the audit
 
 
+def _matching_after_commit(organisation_id: int, event_ids: list[int]) -> None:
+    from events.tasks import match_imported_events
+
+    transaction.on_commit(lambda: match_imported_events.delay(organisation_id, event_ids))
+
+
 def _images_of(row: _Row) -> bool:
     return any(p.get("images") for p in row.data.get("persons", []))
 
@@ -594,6 +600,10 @@ class EventImporter:
             (done_updates if is_update else done_creates).append(row)
         if not (done_creates or done_updates):
             return
+        # Matching (Connect the Dots) recomputes these events: one job per batch, sent on commit, hands
+        # them to matching.services.events_changed in a worker (which queues a job per event; at ~1 ms a
+        # message that would otherwise be most of the import's time).
+        _matching_after_commit(self.org.pk, [r.event.pk for r in done_creates + done_updates])
         audit_record(
             action="event.import", actor=self.actor, actor_email="" if self.actor else self.actor_label,
             organisation_id=self.org.pk,

@@ -25,3 +25,21 @@ def run_import_job(self, job_id: int) -> str:
         import_job_fail(job_id=job_id, message="The import stopped because of an internal error; "
                                                 "the rows committed so far are kept. Please tell support.")
         raise
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def match_imported_events(organisation_id: int, event_ids: list[int]) -> int:
+    """One batch of imported events handed to Connect the Dots (marked stale, a matching job each).
+    Idempotent: marking an event stale twice only makes matching recompute it once more."""
+    from django.db import transaction
+
+    from events.models import Event
+    from matching.services import events_changed
+
+    with transaction.atomic():
+        # Events deleted since the import committed have nothing left to match.
+        ids = list(Event.objects.unscoped().filter(organisation_id=organisation_id, pk__in=list(event_ids))
+                   .values_list("pk", flat=True))
+        if ids:
+            events_changed(organisation_id=organisation_id, event_ids=ids)
+    return len(ids)

@@ -11,6 +11,8 @@ from django.core.management.base import CommandError
 from audit.models import AuditEntry
 from events.importer import ImportFileError, audit_entries_for_event, events_import
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product
+from events.tasks import match_imported_events
+from matching.models import MatchState
 from tests.events.import_helpers import row, write_jsonl
 
 BAD_ROWS = {
@@ -28,8 +30,9 @@ def five_percent_bad(tmp_path):
     return write_jsonl(tmp_path / "events.jsonl", rows)
 
 
-def test_five_percent_bad_rows_keeps_the_rest_and_reports_each(world, tmp_path):
-    result = events_import(organisation=world.acme, path=five_percent_bad(tmp_path))
+def test_five_percent_bad_rows_keeps_the_rest_and_reports_each(world, tmp_path, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = events_import(organisation=world.acme, path=five_percent_bad(tmp_path), batch_size=50)
     assert (result.rows, result.created, result.refused) == (100, 95, 5)
     assert Event.objects.filter(organisation=world.acme).count() == 95
     reported = {(e.line, e.field) for e in result.errors}
@@ -44,6 +47,10 @@ def test_five_percent_bad_rows_keeps_the_rest_and_reports_each(world, tmp_path):
     assert EventPerson.objects.count() == 95 and EventProduct.objects.count() == 95
     assert EventVehicle.objects.get(event__external_id="ACME-2026-000001").plate_normalised == "ABC123"
     assert str(Event.objects.get(external_id="ACME-2026-000001").total_value) == "49.98"
+    # Matching recomputes every imported event: one job per committed batch hands them over.
+    assert len(callbacks) == 2
+    assert match_imported_events(world.acme.pk, result.event_ids) == 95
+    assert MatchState.objects.filter(event__organisation=world.acme, status="pending").count() == 95
 
 
 def test_all_or_nothing_keeps_nothing_but_reports_every_bad_row(world, tmp_path):
