@@ -518,6 +518,14 @@ class Lexicon:
             return self._appearance_verb_before(toks, m.i), m.j, "describes a person"
         if skipped_colour and head is not None and head.norm in v.clothing:
             return m.i, m.j, "describes a person"  # "Asian black hoodie": a comma left out
+        # a compound noun whose head is a person: "Indian shop owner", "Chinese taxi driver"
+        k = h + 1 if h is not None else len(toks)
+        for _ in range(2):
+            if k >= len(toks) or not toks[k].word or self._is_boundary(toks[k]):
+                break
+            if self._person_at(toks, k):
+                return self._appearance_verb_before(toks, m.i), k, "describes a person"
+            k += 1
         return None
 
     def _judge_person(self, toks: list[Token], m: _Match):
@@ -552,6 +560,8 @@ class Lexicon:
         h, _ = self._head(toks, m.j, colours=False, kinds=(AFFILIATION,))
         if h is not None and toks[h].word and toks[h].norm in v.affiliation_heads:
             return m.i, h, "political affiliation"
+        if (h is not None and toks[m.i].cap and not self._sentence_start(toks, m.i) and self._person_at(toks, h)):
+            return m.i, h, "political affiliation"  # "a Labour man", "some National bloke"
         k = self._skip_back(toks, m.i - 1, frozenset({"the", "for", "a", "an"}))
         if k >= 0 and toks[k].word and toks[k].norm in v.vote:
             return k, m.j, "political affiliation"
