@@ -109,8 +109,8 @@ class EventViewSet(ScopedModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        parameters=[*POLICE_PARAMS, *[OpenApiParameter(k, str) for k in ("store", "type", "q", "occurred_after",
-                                                                           "occurred_before")]],
+        parameters=[*POLICE_PARAMS, *[OpenApiParameter(k, str) for k in (
+            "q", "store", "type", "date_from", "date_to", "prevented", "violence", "value_min", "value_max")]],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
         description="Every event the caller may see (filtered like the list) as interchange JSON Lines, streamed; "
                     "audited as an export.",
@@ -121,7 +121,9 @@ class EventViewSet(ScopedModelViewSet):
 
         if request.user.role not in EXPORTERS:
             raise exceptions.PermissionDenied("Your role may not export events.")
-        filters = export_filters(request.query_params)
+        filters, errors = export_filters(request.user, request.query_params)
+        if errors:
+            raise exceptions.ValidationError(errors)
         qs = events_visible(user=request.user, filters=filters)
         lines = events_export(actor=request.user, queryset=qs, via="api", purpose=self._purpose_text(),
                               filters=filters, organisation_id=request.user.organisation_id,

@@ -148,21 +148,18 @@ class ImportJobErrorsView(ScopedQuerysetMixin, View):
 # --- export ----------------------------------------------------------------------------------------
 
 
-def export_filters(params) -> dict[str, str]:
-    """The event list's filters (events.views.EventListView), plus a date range."""
-    filters = {k: (params.get(k) or "").strip() for k in ("store", "type", "q", "occurred_after", "occurred_before")}
-    if filters["store"] and not filters["store"].isdigit():
-        filters["store"] = ""
-    for k in ("occurred_after", "occurred_before"):
-        if filters[k]:
-            from django.utils.dateparse import parse_date, parse_datetime
+def export_filters(user, params) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The event list's filters (events.forms.EventFilterForm, the same query parameters as the
+    list page) as events_visible takes them, and the form's errors by field."""
+    from accounts.models import Store
+    from events.forms import EventFilterForm
+    from events.selectors import display_timezone
 
-            try:
-                value = parse_datetime(filters[k]) or parse_date(filters[k])
-            except ValueError:
-                value = None
-            filters[k] = value.isoformat() if value else ""
-    return filters
+    stores = Store.objects.visible_to(user).order_by("code") if user.is_retailer_user else []
+    form = EventFilterForm(params, stores=stores)
+    if not form.is_valid():
+        return {}, {k: list(v) for k, v in form.errors.items()}
+    return {k: v for k, v in form.filters(display_timezone(user)).items() if v}, {}
 
 
 def jsonl_response(lines, stem: str) -> StreamingHttpResponse:
@@ -181,7 +178,10 @@ class EventExportView(RoleRequiredMixin, View):
         if missing:
             return HttpResponseBadRequest(f"Police exports must state a {missing.replace('_', ' ')}.",
                                           content_type="text/plain; charset=utf-8")
-        filters = export_filters(request.GET)
+        filters, errors = export_filters(request.user, request.GET)
+        if errors:
+            return HttpResponseBadRequest("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()),
+                                          content_type="text/plain; charset=utf-8")
         qs = events_visible(user=request.user, filters=filters)
         text = f"{purpose['purpose']} (case {purpose['case_reference']})" if purpose else ""
         lines = events_export(actor=request.user, queryset=qs, via="browser", purpose=text, filters=filters,

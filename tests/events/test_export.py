@@ -153,3 +153,21 @@ def test_api_export_police_purpose_roles_and_methods(world, events):
     assert api_for(world.staff).get("/api/v1/events/export/").status_code == 403
     assert api_for(world.investigator).post("/api/v1/events/export/").status_code == 405
     assert APIClient().get("/api/v1/events/export/").status_code in (401, 403)
+
+
+def test_list_links_to_an_export_of_its_filters(client, world, events):
+    page = signed_in(client, world.investigator).get("/events/?type=theft&prevented=no").content.decode()
+    assert "/events/export/?type=theft&amp;prevented=no" in page
+    client.logout()
+    assert "/events/export/" not in signed_in(client, world.staff).get("/events/").content.decode()
+
+
+def test_export_filters_are_the_lists_and_bad_ones_are_named(client, world, events):
+    Event.objects.filter(external_id="A-AKL").update(occurred_at="2026-01-10T10:00:00+13:00")
+    c = signed_in(client, world.investigator)
+    r = c.get("/events/export/?date_from=2026-01-09&date_to=2026-01-11")
+    assert [e["external_id"] for e in lines_of(r)] == ["A-AKL"]
+    r = c.get("/events/export/?date_from=2026-01-12&date_to=2026-01-11")
+    assert r.status_code == 400 and b"date_to" in r.content
+    r = api_for(world.investigator).get("/api/v1/events/export/?value_min=lots")
+    assert r.status_code == 400 and "value_min" in r.json()["errors"]
