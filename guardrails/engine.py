@@ -206,6 +206,7 @@ class Lexicon:
 
     def __init__(self, vocabulary: Vocabulary):
         self.v = vocabulary
+        self._subject_skip = vocabulary.adverbs | vocabulary.colours
         self.single: dict[str, list[tuple[EntryRef, bool]]] = {}
         self.multi: dict[str, list[tuple[tuple[str, ...], dict[str, bool], EntryRef]]] = {}
         self.prefixes: list[tuple[str, EntryRef]] = []
@@ -421,7 +422,7 @@ class Lexicon:
         """If the term at i.. is said of someone ("he was black", "the offender is white", "skin: olive"),
         the index of that someone."""
         v = self.v
-        k = self._skip_back(toks, i - 1, v.adverbs)
+        k = self._skip_back(toks, i - 1, self._subject_skip)  # "skin: light brown", "he was very dark"
         if k < 0:
             return None
         t = toks[k]
