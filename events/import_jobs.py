@@ -102,11 +102,13 @@ def _import_job_work(job: ImportJob) -> str:
     suffix = Path(job.original_name).suffix.lower()
     actor_label = f"import job {job.pk}"
     try:
-        with tempfile.NamedTemporaryFile(suffix=suffix, prefix="auror-upload-") as tmp:
-            with job.file.open("rb") as stored:
+        # A private, empty folder: image paths in an uploaded .jsonl/.csv resolve inside it (so they
+        # find nothing), never among other files of the machine's temporary folder.
+        with tempfile.TemporaryDirectory(prefix="auror-upload-") as folder:
+            local = Path(folder) / f"upload{suffix}"
+            with job.file.open("rb") as stored, open(local, "wb") as tmp:
                 shutil.copyfileobj(stored, tmp, 1024 * 1024)
-            tmp.flush()
-            with ImportSource(tmp.name, name=job.original_name) as source:
+            with ImportSource(local, name=job.original_name) as source:
                 ImportJob.objects.unscoped().filter(pk=job.pk).update(total=source.total)
 
                 def on_batch(result: ImportResult, errors: list[RowError], rows: int) -> None:

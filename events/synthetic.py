@@ -44,13 +44,17 @@ PRODUCTS = [
     ("Mince 500g", "9.99"),
 ]
 
-FIRST_NAMES = [
+MALE_NAMES = [
     "Jon", "John", "Michael", "Mike", "James", "Jamie", "Daniel", "Dan", "Liam", "Noah", "Oliver", "Jack",
     "William", "Will", "Thomas", "Tom", "Joshua", "Josh", "Ryan", "Tyler", "Nathan", "Aaron", "Sam", "Samuel",
-    "Sarah", "Jessica", "Jess", "Emma", "Olivia", "Charlotte", "Sophie", "Hannah", "Chloe", "Aroha", "Mere",
-    "Tane", "Wiremu", "Hemi", "Rangi", "Kiri", "Sione", "Tevita", "Mele", "Priya", "Raj", "Wei", "Lucas",
-    "Ethan", "Mason", "Logan", "Kayla", "Brooke", "Shane", "Craig", "Wayne", "Dean", "Brent", "Kelly",
+    "Tane", "Wiremu", "Hemi", "Rangi", "Sione", "Tevita", "Raj", "Wei", "Lucas", "Ethan", "Mason", "Logan",
+    "Shane", "Craig", "Wayne", "Dean", "Brent",
 ]
+FEMALE_NAMES = [
+    "Sarah", "Jessica", "Jess", "Emma", "Olivia", "Charlotte", "Sophie", "Hannah", "Chloe", "Aroha", "Mere",
+    "Kiri", "Mele", "Priya", "Kayla", "Brooke", "Kelly", "Sam", "Jamie", "Ana", "Grace", "Ruby", "Mia",
+]
+FIRST_NAMES = MALE_NAMES + [n for n in FEMALE_NAMES if n not in MALE_NAMES]
 LAST_NAMES = [
     "Smith", "Smyth", "Brown", "Williams", "Wilson", "Taylor", "Anderson", "Thompson", "Walker", "White",
     "Harris", "Martin", "Clarke", "Clark", "King", "Young", "Wright", "Scott", "Green", "Baker", "Hall",
@@ -158,7 +162,8 @@ def _offender(rng: random.Random) -> _Offender:
     gender = rng.choices(["male", "female", "unknown"], [70, 27, 3])[0]
     make, models = rng.choice(MAKES)
     return _Offender(
-        name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+        name=f"{rng.choice({'male': MALE_NAMES, 'female': FEMALE_NAMES}.get(gender, FIRST_NAMES))} "
+             f"{rng.choice(LAST_NAMES)}",
         aliases=rng.sample(NICKNAMES, rng.choice([0, 0, 1, 1, 2])),
         age_band=rng.choices(["14-17", "18-24", "25-34", "35-44", "45-54", "55-64"], [8, 25, 35, 20, 9, 3])[0],
         gender=gender,

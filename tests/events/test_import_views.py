@@ -165,3 +165,24 @@ def test_import_page_lists_the_users_jobs(client, world, job):
     client.logout()
     page = sign_in(client, world.other_admin).get("/events/import/").content.decode()
     assert f"/events/import/{job.pk}/" not in page
+
+
+def test_image_paths_in_an_uploaded_file_cannot_reach_other_temporary_files(client, world,
+                                                                          django_capture_on_commit_callbacks):
+    import tempfile
+    from pathlib import Path
+
+    from tests.events.import_helpers import jpeg_bytes
+
+    with tempfile.NamedTemporaryFile(suffix=".jpg", dir=tempfile.gettempdir()) as other:
+        other.write(jpeg_bytes())
+        other.flush()
+        r = row(1)
+        r["persons"][0]["images"] = [Path(other.name).name]
+        upload(client, world.admin, rows=[r], django_capture_on_commit_callbacks=django_capture_on_commit_callbacks)
+        job = ImportJob.objects.get()
+        import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert [(e["line"], e["field"]) for e in job.errors] == [(1, "persons.0.images.0")]
+    assert "No image" in job.errors[0]["reason"]
+    assert Event.objects.count() == 0
