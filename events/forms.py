@@ -83,14 +83,14 @@ PRODUCT_SPECS: dict[str, Spec] = {
     "sku": Spec("SKU", maxlength=40, attrs={"autocomplete": "off", "inputmode": "text"}),
     "description": Spec("Product", maxlength=200),
     "quantity": Spec("Quantity", "number", attrs={"min": "1", "max": "100000", "inputmode": "numeric"}),
-    "unit_value": Spec("Value each", "decimal", help="Leave empty to use the catalogue price."),
+    "unit_value": Spec("Value each", "decimal"),
 }
 
 VEHICLE_SPECS: dict[str, Spec] = {
     "plate": Spec("Plate", maxlength=12, attrs={"autocapitalize": "characters", "autocomplete": "off",
                                                  "spellcheck": "false"}),
-    "make": Spec("Make", maxlength=40, help="e.g. Toyota"),
-    "model": Spec("Model", maxlength=40, help="e.g. Corolla"),
+    "make": Spec("Make", maxlength=40, attrs={"placeholder": "e.g. Toyota"}),
+    "model": Spec("Model", maxlength=40, attrs={"placeholder": "e.g. Corolla"}),
     "colour": Spec("Colour", maxlength=30),
     "person_ref": Spec("Linked person", "select", blank="Nobody in particular"),
 }
@@ -315,8 +315,6 @@ def render_field(name: str, spec: Spec, value: str, errors: list[str], *,
     described = _described(fid, spec, errors)
     base = {"id": fid, "name": name, "aria-invalid": invalid, "aria-describedby": described,
             "required": "required" if spec.required else None, **spec.attrs, **(extra or {})}
-    optional = "" if spec.required or spec.kind in ("check", "select", "tiles") else \
-        mark_safe(' <span class="optional">(optional)</span>')
     if spec.kind == "hidden":
         return format_html('<input type="hidden"{}>', _attrs({"name": name, "value": value, **(extra or {})}))
     if spec.kind == "check":
@@ -354,8 +352,8 @@ def render_field(name: str, spec: Spec, value: str, errors: list[str], *,
         more = {"inputmode": "decimal", "pattern": r"[0-9]*[.,]?[0-9]{0,2}"} if spec.kind == "decimal" else {}
         control = format_html('<input type="{}"{}>', kind, _attrs(
             {**base, **more, "value": value, "maxlength": spec.maxlength}))
-    return format_html('<div class="field{}" data-cell="{}"><label for="{}">{}{}</label>{}{}</div>',
-                       " invalid" if errors else "", name.rsplit(".", 1)[-1], fid, label, optional,
+    return format_html('<div class="field{}" data-cell="{}"><label for="{}">{}</label>{}{}</div>',
+                       " invalid" if errors else "", name.rsplit(".", 1)[-1], fid, label,
                        _help_and_errors(fid, spec, errors), control)
 
 

@@ -117,6 +117,7 @@ class EventFormMixin:
     def render_form(self, state, errors=None, *, status=200, new_row=None, photos_chosen=False, **extra):
         page = self.form_page(state, errors or {}, new_row=new_row, photos_chosen=photos_chosen)
         ctx = {"form": page, "mode": self.mode, "types": EventType.choices,
+               "tz_name": str(self.store_tz(state.get("store", ""))),
                "search_url": reverse("events:product_search"), **extra}
         return render(self.request, self.template_name, ctx, status=status)
 
@@ -336,7 +337,7 @@ class DraftListView(RoleRequiredMixin, View):
                           "store": f"{store.code} {store.name}" if store else "",
                           "people": ", ".join(names[:3]), "products": ", ".join(products[:3]),
                           "narrative": (data.get("narrative") or "")[:120]})
-        return render(request, "events/drafts.html", {"drafts": items})
+        return render(request, "events/drafts.html", {"drafts": items, "tz": display_timezone(request.user)})
 
 
 class DraftSaveView(RoleRequiredMixin, View):

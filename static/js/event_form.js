@@ -226,6 +226,9 @@
 
   // --- the form ----------------------------------------------------------------------------------
 
+  // Not form.action: the form's buttons are named "action", which shadows that property.
+  function formUrl(form) { return form.getAttribute("action") || window.location.href; }
+
   function field(form, name) { return form.querySelector("[name=\"" + name + "\"]"); }
   function val(form, name) { var el = field(form, name); return el ? el.value : ""; }
   function rowsOf(form, section) {
@@ -287,7 +290,7 @@
     var row = holder.firstElementChild;
     container.appendChild(row);
     renumber(form, section);
-    if (section === "persons") { refreshPersonOptions(form); }
+    if (section !== "products") { refreshPersonOptions(form); }
     return row;
   }
 
@@ -431,6 +434,7 @@
 
   function initForm(form, options) {
     FORM = form;
+    form.classList.add("js"); // drafts save themselves: the "Save draft" button can give way on a phone
     var key = form.dataset.draftKey || "";
     var draftUrl = form.dataset.draftUrl || "";
     var status = document.getElementById("draft-status");
@@ -619,7 +623,7 @@
     function queue(fd) {
       var entries = [];
       fd.forEach(function (v, k) { entries.push([k, v]); });
-      var item = { key: key || ("edit:" + window.location.pathname), draftKey: key, url: form.action,
+      var item = { key: key || ("edit:" + window.location.pathname), draftKey: key, url: formUrl(form),
                    entries: entries, queuedAt: Date.now(), title: draftTitle(form), resumeUrl: form.dataset.resumeUrl };
       return outboxPut(item).then(function (stored) {
         outboxMessage("<strong>No connection.</strong> This event is saved on this device and will be sent " +
@@ -679,7 +683,7 @@
       busy = true;
       var button = form.querySelector("#submit-event");
       if (button) { button.setAttribute("aria-busy", "true"); button.disabled = true; }
-      fetch(form.action, { method: "POST", body: fd, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      fetch(formUrl(form), { method: "POST", body: fd, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (r) {
           var json = (r.headers.get("Content-Type") || "").indexOf("application/json") === 0;
           if (r.ok && json) {
