@@ -174,6 +174,18 @@ def partner_q(user, prefix: str = "") -> Q:
     return q
 
 
+def disclosed_q(user, prefix: str = "") -> Q:
+    """Single events of other retailers disclosed to this retailer: an approved, unexpired disclosure
+    request of Connect the Dots (sharing.DisclosureRequest). Sensitive ones still need the grant."""
+    return Q(**{f"{prefix}id__in": _disclosed_event_ids(user.organisation_id)}) & _sensitivity(user, prefix)
+
+
+def _disclosed_event_ids(organisation_id: int):
+    from sharing.models import DisclosureRequest
+
+    return DisclosureRequest.objects.granted_to(organisation_id).values("event_id")
+
+
 def event_q(user, action: str, prefix: str = "") -> Q:
     p = prefix
     own = Q(**{f"{p}organisation_id": user.organisation_id}) & _sensitivity(user, p)
@@ -187,11 +199,11 @@ def event_q(user, action: str, prefix: str = "") -> Q:
         return NOTHING
     if role == Role.INVESTIGATOR:
         if action == VIEW:
-            return own | partner_q(user, p)
+            return own | partner_q(user, p) | disclosed_q(user, p)
         return own if action == CHANGE else NOTHING
     if role == Role.RETAILER_ADMIN:
         if action == VIEW:
-            return own | partner_q(user, p)
+            return own | partner_q(user, p) | disclosed_q(user, p)
         return own if action in (CHANGE, DELETE) else NOTHING
     if role == Role.POLICE_OFFICER and action == VIEW:
         return police_sharing_q(user.organisation, p) & _sensitivity(user, p)
@@ -225,6 +237,16 @@ def agreement_rule(user, action: str) -> Q:
     if action == VIEW:
         return mine
     return mine if user.role == Role.RETAILER_ADMIN else NOTHING
+
+
+@rule("sharing.DisclosureRequest")
+def disclosure_request_rule(user, action: str) -> Q:
+    """Investigators and admins of either side see a request; the holding side decides it."""
+    if user.role not in (Role.RETAILER_ADMIN, Role.INVESTIGATOR):
+        return NOTHING
+    if action == VIEW:
+        return Q(requesting_organisation_id=user.organisation_id) | Q(holding_organisation_id=user.organisation_id)
+    return Q(holding_organisation_id=user.organisation_id) if action == CHANGE else NOTHING
 
 
 # --- "Who can see this event?" -------------------------------------------------------------------
@@ -262,6 +284,19 @@ def explain_event_audience(event) -> list[Audience]:
             if not regions or event.store.region in regions:
                 partner = Organisation.objects.get(pk=partner_id)
                 out.append(Audience(f"{partner.name}: investigators and admins", "a sharing agreement covers it"))
+    from django.db.models import Max
+
+    from sharing.models import DisclosureRequest
+
+    grants = (DisclosureRequest.objects.filter(event_id=event.pk, status=DisclosureRequest.Status.APPROVED)
+              .values_list("requesting_organisation_id").annotate(until=Max("expires_at")))
+    for org_id, until in grants:
+        if one.filter(id__in=_disclosed_event_ids(org_id)).exists():
+            why = f"this one event, disclosed on request until {until:%d %b %Y}"
+            if event.sensitive:
+                why += "; members with sensitive access only"
+            name = Organisation.objects.filter(pk=org_id).values_list("name", flat=True).first()
+            out.append(Audience(f"{name}: investigators and admins", why))
     return out
 
 
@@ -294,9 +329,20 @@ def _investigators_own(user, action: str) -> Q:
     return Q(organisation_id=user.organisation_id)
 
 
-for _label in ("profiles.Profile", "profiles.Vehicle", "profiles.OffenderGroup", "matching.Suggestion",
-               "matching.Judgement"):
+for _label in ("profiles.Profile", "profiles.Vehicle", "profiles.OffenderGroup", "matching.Judgement"):
     rule(_label)(_investigators_own)
+
+
+@rule("matching.Suggestion")
+def suggestion_rule(user, action: str) -> Q:
+    """The retailer's own suggestions; an undecided cross-retailer one only while both retailers are
+    still opted in to Connect the Dots (opting out hides them at once, opting in again shows them)."""
+    own = _investigators_own(user, action)
+    if own == NOTHING:
+        return NOTHING
+    open_cross = Q(other_organisation__isnull=False, status__in=["pending", "unsure"])
+    both_in = Q(organisation__ctd_opt_in=True, other_organisation__ctd_opt_in=True, other_organisation__is_active=True)
+    return own & (~open_cross | both_in)
 
 
 @rule("matching.MatchSettings")

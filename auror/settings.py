@@ -246,6 +246,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=0)
+# Connect the Dots across retailers: how long an approved disclosure request shows the one event
+# (the approving investigator may choose a shorter time, never longer than a year).
+DISCLOSURE_EXPIRY_DAYS = envint("DISCLOSURE_EXPIRY_DAYS", 90, minimum=1)
 
 LANGUAGE_CODE = "en-nz"
 TIME_ZONE = "UTC"

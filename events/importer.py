@@ -127,44 +127,62 @@ def _entry_is_unsafe(name: str) -> str | None:
     return None
 
 
+def _open_zip(archive) -> zipfile.ZipFile:
+    if not zipfile.is_zipfile(archive):
+        raise ImportFileError("The file is not a valid zip archive.")
+    if hasattr(archive, "seek"):
+        archive.seek(0)
+    try:
+        return zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFileError(f"The zip archive cannot be read: {exc}") from exc
+
+
+def check_zip_entries(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's entries, after refusing (from its directory alone, nothing extracted): too
+    many entries, an entry whose name is absolute or climbs out (`../`), symbolic links, encrypted
+    entries, a declared total or a per-entry compression ratio over the limits."""
+    limits = zip_limits()
+    infos = zf.infolist()
+    if len(infos) > limits["entries"]:
+        raise ImportFileError(f"The archive has {len(infos)} entries; at most {limits['entries']} are allowed.")
+    declared = 0
+    for info in infos:
+        problem = _entry_is_unsafe(info.filename)
+        if problem:
+            raise ImportFileError(f"Refused archive: {problem}.")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ImportFileError(f"Refused archive: {info.filename!r} is a symbolic link.")
+        if info.flag_bits & 0x1:
+            raise ImportFileError(f"Refused archive: {info.filename!r} is encrypted.")
+        declared += info.file_size
+        if info.file_size > 1024 * 1024 and info.file_size > limits["ratio"] * max(info.compress_size, 1):
+            raise ImportFileError(
+                f"Refused archive: {info.filename!r} expands {info.file_size // max(info.compress_size, 1)}"
+                f" times (a zip bomb?); at most {limits['ratio']} times is allowed.")
+    if declared > limits["total_bytes"]:
+        raise ImportFileError(f"Refused archive: it expands to {declared} bytes; at most "
+                              f"{limits['total_bytes']} are allowed.")
+    return infos
+
+
+def check_zip(archive) -> None:
+    """Refuse an unsafe archive (a path or a file object) before it is stored: the upload form's check."""
+    with _open_zip(archive) as zf:
+        check_zip_entries(zf)
+    if hasattr(archive, "seek"):
+        archive.seek(0)
+
+
 def safe_extract(archive: Path, into: Path) -> Path:
     """Extract `archive` into the empty folder `into` and return the one data file it holds.
 
-    Refuses, before writing anything: a file that is not a zip, too many entries, an entry whose
-    name is absolute or climbs out (`../`), symbolic links, encrypted entries, a declared total or a
-    per-entry compression ratio over the limits. While writing it counts the bytes really
-    inflated, so an archive that lies about its sizes is stopped at the limit too."""
-    limits = zip_limits()
-    if not zipfile.is_zipfile(archive):
-        raise ImportFileError("The file is not a valid zip archive.")
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ImportFileError(f"The zip archive cannot be read: {exc}") from exc
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > limits["entries"]:
-            raise ImportFileError(f"The archive has {len(infos)} entries; at most {limits['entries']} are allowed.")
-        declared = 0
-        for info in infos:
-            problem = _entry_is_unsafe(info.filename)
-            if problem:
-                raise ImportFileError(f"Refused archive: {problem}.")
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise ImportFileError(f"Refused archive: {info.filename!r} is a symbolic link.")
-            if info.flag_bits & 0x1:
-                raise ImportFileError(f"Refused archive: {info.filename!r} is encrypted.")
-            declared += info.file_size
-            if info.file_size > 1024 * 1024 and info.file_size > limits["ratio"] * max(info.compress_size, 1):
-                raise ImportFileError(
-                    f"Refused archive: {info.filename!r} expands {info.file_size // max(info.compress_size, 1)}"
-                    f" times (a zip bomb?); at most {limits['ratio']} times is allowed.")
-        if declared > limits["total_bytes"]:
-            raise ImportFileError(f"Refused archive: it expands to {declared} bytes; at most "
-                                  f"{limits['total_bytes']} are allowed.")
+    Refuses what check_zip_entries refuses before writing anything; while writing it counts the
+    bytes really inflated, so an archive that lies about its sizes is stopped at the limit too."""
+    with _open_zip(archive) as zf:
+        infos = check_zip_entries(zf)
         try:
-            data_files = _extract(zf, infos, into.resolve(), limits)
+            data_files = _extract(zf, infos, into.resolve(), zip_limits())
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
             raise ImportFileError(f"The zip archive is damaged or uses an unsupported feature: {exc}") from exc
     if len(data_files) != 1:

@@ -27,7 +27,7 @@ from auror.views import RoleRequiredMixin, ScopedQuerysetMixin
 from events.catalogue import products_import, products_search
 from events.exporter import events_export
 from events.import_jobs import import_job_create, import_progress_key, max_upload_bytes
-from events.importer import IMPORT_SUFFIXES, ImportFileError
+from events.importer import IMPORT_SUFFIXES, ImportFileError, check_zip
 from events.models import ImportJob, Product
 from events.police import police_purpose
 from events.selectors import events_visible
@@ -52,6 +52,11 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(f"The file is larger than {max_upload_bytes() // 1024**2} MB.")
         if upload.size == 0:
             raise forms.ValidationError("The file is empty.")
+        if Path(upload.name).suffix.lower() == ".zip":
+            try:
+                check_zip(upload)  # a zip bomb or a path-traversal archive is refused here, before it is stored
+            except ImportFileError as exc:
+                raise forms.ValidationError(str(exc)) from exc
         return upload
 
 

@@ -104,14 +104,36 @@ def test_a_job_whose_worker_died_resumes_after_its_last_committed_batch(client, 
 
 def test_a_file_refused_as_a_whole_fails_the_job_with_its_reason(client, world, django_capture_on_commit_callbacks):
     c = sign_in(client, world.admin)
-    bad = SimpleUploadedFile("bundle.zip", b"not a zip at all", content_type="application/zip")
+    bad = SimpleUploadedFile("events.csv", b"external_id,nonsense\nA-1,x\n", content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=False):
         c.post("/events/import/", {"file": bad, "mode": "keep_good"})
     job = ImportJob.objects.get()
     assert import_job_run(job_id=job.pk) == "failed"
     job.refresh_from_db()
-    assert job.status == "failed" and "not a valid zip" in job.message
-    assert "not a valid zip" in c.get(f"/events/import/{job.pk}/").content.decode()
+    assert job.status == "failed" and "Unknown column(s) in the CSV header: nonsense" in job.message
+    assert "nonsense" in c.get(f"/events/import/{job.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("files,reason", [
+    ({"events.jsonl": b"{}\n", "filler.jpg": b"\0" * (20 * 1024 * 1024)}, "zip bomb"),
+    ({"../../evil.jsonl": b"{}\n"}, "points outside"),
+    (None, "not a valid zip"),
+])
+def test_unsafe_archives_are_refused_at_upload(client, world, files, reason):
+    import zipfile
+
+    buf = io.BytesIO()
+    if files is None:
+        buf.write(b"PK but not really a zip")
+    else:
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in files.items():
+                zf.writestr(name, data)
+    c = sign_in(client, world.admin)
+    r = c.post("/events/import/", {"file": SimpleUploadedFile("bundle.zip", buf.getvalue()), "mode": "keep_good"})
+    assert r.status_code == 400
+    assert reason in " ".join(r.context["form"].errors["file"])
+    assert ImportJob.objects.count() == 0
 
 
 def test_bad_upload_names_the_field(client, world):
