@@ -13,6 +13,9 @@ NAV = [
     ("Stores", "accounts:stores", {Role.RETAILER_ADMIN}),
     ("Organisation", "accounts:organisation", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN}),
     ("Tenants", "accounts:tenants", {Role.PLATFORM_OPERATOR}),
+    ("Disclosures", "sharing:disclosures", {Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
+    ("Sharing", "sharing:agreements", {Role.RETAILER_ADMIN}),
+    ("Lexicon", "guardrails:lexicon", {Role.RETAILER_ADMIN}),
     ("Audit", "audit:list", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR}),
     ("Security", "security", None),
 ]
@@ -36,4 +39,8 @@ def navigation(request):
     current = max((i for i in items if i["active"]), key=lambda i: len(i["url"]), default=None)
     for i in items:
         i["active"] = i is current
+        if i["url"] == reverse("sharing:disclosures"):  # requests waiting for this retailer to decide
+            from sharing.selectors import pending_incoming_count
+
+            i["badge"] = pending_incoming_count(user)
     return {"nav_items": items}

@@ -6,6 +6,7 @@ from auror import health
 api_v1 = [
     path("", include("events.api_urls")),
     path("", include("evidence.api_urls")),
+    path("", include("sharing.api_urls")),
 ]
 
 urlpatterns = [
@@ -14,6 +15,8 @@ urlpatterns = [
     path("events/", include("events.urls")),
     path("evidence/", include("evidence.urls")),
     path("audit/", include("audit.urls")),
+    path("guardrails/", include("guardrails.urls")),
+    path("sharing/", include("sharing.urls")),
     path("oidc/", include("accounts.urls_oidc")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
