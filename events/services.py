@@ -16,6 +16,7 @@ from auror import access
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product, normalise_plate
 from evidence.services import evidence_purge_for_event
 from matching import services as matching_services
+from profiles.services import vehicles_upsert_for_event
 
 
 def _snapshot(event: Event) -> dict[str, Any]:
@@ -117,6 +118,7 @@ def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = 
     audit_record(action="event.create", actor=actor, organisation_id=org.pk, obj=event, token_id=token_id,
                  detail={"via": via, "after": _snapshot(event)})
     matching_services.event_changed(event=event)
+    vehicles_upsert_for_event(event=event)
     return event, True
 
 
@@ -146,6 +148,7 @@ def event_update(*, actor, event: Event, data: dict[str, Any], via: str = "form"
     audit_record(action="event.update", actor=actor, organisation_id=event.organisation_id, obj=event,
                  token_id=token_id, detail={"via": via, "changes": _diff(before, after)})
     matching_services.event_changed(event=event)
+    vehicles_upsert_for_event(event=event)
     return event
 
 

@@ -26,10 +26,16 @@ class Profile(models.Model):
     event_count = models.PositiveIntegerField(default=0)
     store_count = models.PositiveIntegerField(default=0)
     total_loss = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    violence_count = models.PositiveIntegerField(default=0)
+    violence_count = models.PositiveIntegerField(default=0, help_text="Events with violence used or an injury.")
+    threat_count = models.PositiveIntegerField(default=0, help_text="Events with violence threatened or a weapon shown.")
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     harm_score = models.FloatField(default=0, db_index=True)
+    # Names, aliases, descriptors with counts, stores and the harm score's parts, from the members whose
+    # events are not sensitive (what any investigator of the retailer may read). See docs/harm_score.md.
+    summary = models.JSONField(default=dict, blank=True)
+    # The judgement that started the profile: undoing it dissolves the profile.
+    origin = models.ForeignKey("matching.Judgement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -63,6 +69,8 @@ class ProfileHistory(models.Model):
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="history")
     action = models.CharField(max_length=20)
+    # The human judgement behind the change (undoing it reverses what `detail` records).
+    judgement = models.ForeignKey("matching.Judgement", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
     detail = models.JSONField(default=dict, blank=True)
