@@ -348,7 +348,7 @@ def render_field(name: str, spec: Spec, value: str, errors: list[str], *,
         control = format_html('<input type="file"{}>', _attrs({**base, "multiple": "multiple",
                                                                "accept": PERSON_PHOTO_ACCEPT}))
     else:
-        kind = {"number": "number", "datetime": "datetime-local", "decimal": "text"}.get(spec.kind, "text")
+        kind = {"number": "number", "datetime": "datetime-local", "decimal": "text", "date": "date"}.get(spec.kind, "text")
         more = {"inputmode": "decimal", "pattern": r"[0-9]*[.,]?[0-9]{0,2}"} if spec.kind == "decimal" else {}
         control = format_html('<input type="{}"{}>', kind, _attrs(
             {**base, **more, "value": value, "maxlength": spec.maxlength}))
@@ -554,6 +554,22 @@ class EventFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", "The end date is before the start date.")
         return data
+
+    def controls(self, *, with_store: bool = True) -> list[SafeString]:
+        """The filters other than the search box, rendered by events.forms.render_field (Django's
+        widget templates cost ~100 template includes a page for a select of 60 stores)."""
+        kinds = {"store": "select", "type": "select", "prevented": "select", "violence": "select",
+                 "date_from": "date", "date_to": "date", "value_min": "decimal", "value_max": "decimal"}
+        out = []
+        for name, kind in kinds.items():
+            if name == "store" and not with_store:
+                continue
+            f = self.fields[name]
+            value = (self.data.get(name) or "") if self.is_bound else ""
+            errors = list(self.errors.get(name, [])) if self.is_bound else []
+            choices = [(str(v), lab) for v, lab in getattr(f, "choices", [])] if kind == "select" else None
+            out.append(render_field(name, Spec(str(f.label), kind), value, errors, choices=choices))
+        return out
 
     def filters(self, tz: zoneinfo.ZoneInfo) -> dict[str, str]:
         """The valid filters as events_visible takes them (dates as the day's bounds in `tz`)."""

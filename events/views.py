@@ -51,6 +51,7 @@ class EventListView(ScopedQuerysetMixin, ListView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["filter_form"] = self.filter_form
+        ctx["filter_controls"] = self.filter_form.controls(with_store=self.request.user.is_retailer_user)
         ctx["types"] = EventType.choices
         ctx["missing_purpose"] = self.missing_purpose
         ctx["is_police"] = bool(self.purpose) or bool(self.missing_purpose)

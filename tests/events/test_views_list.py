@@ -93,7 +93,7 @@ def test_a_bad_filter_is_named_and_the_others_still_apply(world, events, client)
     r = sign_in(client, world.investigator).get("/events/?value_min=lots&type=robbery")
     assert r.status_code == 200
     html = r.content.decode()
-    assert 'id="id_value_min_error"' in html
+    assert 'id="f-value_min-error"' in html and 'aria-describedby="f-value_min-error"' in html
     assert {e.pk for e in r.context["object_list"]} == {events["plate"].pk}
     r = sign_in(client, world.investigator).get("/events/?value_min=50&value_max=10")
     assert "The upper value is below the lower one." in r.content.decode()
