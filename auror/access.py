@@ -396,3 +396,18 @@ def statement_rule(user, action: str) -> Q:
 @rule("evidence.DataKey")
 def data_key_rule(user, action: str) -> Q:
     return NOTHING  # key material is for evidence.crypto alone
+
+
+# --- Guardrails lexicon ----------------------------------------------------------------------------
+
+
+@rule("guardrails.LexiconEntry")
+def lexicon_entry_rule(user, action: str) -> Q:
+    """Everyone may read the platform lexicon and their own organisation's additions; a retailer admin
+    manages their organisation's entries. Platform entries change only through the shipped file."""
+    own = Q(organisation_id=user.organisation_id)
+    if action == VIEW:
+        return Q(organisation__isnull=True) | own
+    if user.role == Role.RETAILER_ADMIN:
+        return own
+    return NOTHING
