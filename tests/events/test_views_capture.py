@@ -357,3 +357,39 @@ def test_only_retailer_admins_delete(world, client, recorded):
     assert Event.objects.filter(pk=recorded.pk).exists()
     detail = sign_in(type(client)(), world.investigator).get(f"/events/{recorded.pk}/").content.decode()
     assert f"/events/{recorded.pk}/delete/" not in detail and f"/events/{recorded.pk}/edit/" in detail
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 60, 30)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_photos_chosen_for_a_person_become_evidence_on_that_person(world, staff, catalogue):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = theft(draft_key=str(uuid.uuid4()))
+    data["persons.0.photos"] = [SimpleUploadedFile("still.jpg", _jpeg(), content_type="image/jpeg")]
+    r = staff.post(NEW, data)
+    assert r.status_code == 302
+    event = Event.objects.get()
+    item = event.evidence.get()
+    assert item.person == event.persons.get() and item.original_filename == "still.jpg"
+    assert "1 photo added to the evidence." in staff.get(r["Location"]).content.decode()
+
+
+def test_a_refused_photo_is_reported_and_the_event_is_kept(world, staff, catalogue):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = theft(draft_key=str(uuid.uuid4()))
+    data["persons.0.photos"] = [SimpleUploadedFile("still.jpg", b"not an image at all", content_type="image/jpeg")]
+    r = staff.post(NEW, data)
+    assert r.status_code == 302
+    event = Event.objects.get()
+    assert not event.evidence.exists()
+    page = staff.get(r["Location"]).content.decode()
+    assert "Photo not added" in page and "still.jpg" in page
