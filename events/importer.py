@@ -645,7 +645,7 @@ class EventImporter:
         locker's own upload: type by content, re-encoded, EXIF location removed, encrypted, hashed,
         custody recorded). A still already on that person (same bytes) is not added twice, so
         re-importing a file adds nothing. Raises _ImagesRefused naming each refused still."""
-        from django.core.exceptions import ValidationError
+        from django.core.exceptions import PermissionDenied, ValidationError
 
         from evidence import blobs
         from evidence.models import EvidenceItem
@@ -679,6 +679,9 @@ class EventImporter:
                                               all_or_nothing=True, as_system=self.actor is None)
                 except ValidationError as exc:
                     problems.append((f"persons.{i}.images", "; ".join(exc.messages)))
+                    continue
+                except PermissionDenied as exc:  # e.g. a sensitive event, imported without sensitive access
+                    problems.append((f"persons.{i}.images", str(exc)))
                     continue
                 stored.extend(outcome.stored)
                 for refused in outcome.refused:

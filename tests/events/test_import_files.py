@@ -149,6 +149,17 @@ def test_images_next_to_a_plain_jsonl_file(world, tmp_path):
     assert result.created == 1 and EvidenceItem.objects.count() == 1
 
 
+def test_stills_on_a_sensitive_event_need_sensitive_access(world, tmp_path):
+    sensitive = with_images(1, "a.jpg")
+    sensitive.update(sensitive=True, sensitive_reason="minor")
+    path = make_zip(tmp_path / "bundle.zip", {"events.jsonl": jsonl(sensitive, row(2)), "a.jpg": jpeg_bytes()})
+    result = events_import(organisation=world.acme, path=path, actor=world.investigator)
+    assert [(e.line, e.field) for e in result.errors] == [(1, "persons.0.images")]
+    assert list(Event.objects.values_list("external_id", flat=True)) == ["ACME-2026-000002"]
+    result = events_import(organisation=world.acme, path=path, actor=world.investigator_sensitive)
+    assert result.created == 1 and EvidenceItem.objects.count() == 1
+
+
 def test_a_still_the_evidence_locker_refuses_refuses_its_row(world, tmp_path):
     # JPEG magic bytes, but not a decodable image: the evidence locker's own validation refuses it.
     path = make_zip(tmp_path / "bundle.zip", {
