@@ -31,6 +31,13 @@ def draft_get(*, user, key: uuid.UUID) -> EventDraft | None:
     return EventDraft.objects.visible_to(user).filter(key=key).select_related("event").first()
 
 
+def draft_key_usable(*, user, key: uuid.UUID) -> bool:
+    """Whether `key` may be this user's draft key: new, or already theirs. (Someone else's key
+    must not become this user's idempotency key: it would find their event.)"""
+    owner = EventDraft.objects.unscoped().filter(key=key).values_list("user_id", flat=True).first()
+    return owner is None or owner == user.pk
+
+
 @transaction.atomic
 def draft_save(*, user, key: uuid.UUID, data: dict[str, str]) -> EventDraft:
     """Create or replace the user's draft `key` with `data` (the form's flat state)."""

@@ -216,11 +216,15 @@ class EventCreateView(EventFormMixin, RoleRequiredMixin, View):
                 raise Http404("No such draft.")
             if draft is not None:
                 state = ensure_refs(dict(draft.data))
+            elif not drafts.draft_key_usable(user=request.user, key=key):
+                key = None
         key = key or uuid.uuid4()
         return self.render_form(state or self.initial_state(), draft_key=key, draft=draft)
 
     def post(self, request):
-        key = _draft_key(request.POST.get("draft_key")) or uuid.uuid4()
+        key = _draft_key(request.POST.get("draft_key"))
+        if key is None or not drafts.draft_key_usable(user=request.user, key=key):
+            key = uuid.uuid4()
         state = ensure_refs(state_from_post(request.POST))
         photos = self.photos_by_ref(state)
         rows = self.edit_rows(state)

@@ -236,7 +236,10 @@ def test_someone_elses_draft_key_is_not_found(world, staff, client):
     assert draft_post(other, key, {"narrative": "theirs"}).status_code == 404
     assert EventDraft.objects.get(key=key).data == {"narrative": "mine"}
     page = other.get(f"{NEW}?draft={key}").content.decode()
-    assert "mine" not in page
+    assert "mine" not in page and str(key) not in page  # a fresh key, not theirs
+    # Sending the form with someone else's key does not adopt it.
+    r = other.post(NEW, theft(draft_key=str(key)))
+    assert r.status_code == 302 and str(Event.objects.get().client_key) != str(key)
 
 
 def test_draft_of_a_recorded_event_says_so(world, staff, catalogue):
