@@ -107,7 +107,8 @@ class _Side:
     timezone: str
 
 
-def _side(person, *, organisation: str | None) -> dict:
+def side_of(person, *, organisation: str | None) -> dict:
+    """One side of a match for display: call it only for an event the viewer may see."""
     event = person.event
     return _Side(
         organisation=organisation, event_id=event.pk, external_id=str(event), url=reverse("events:detail", args=[event.pk]),
@@ -157,11 +158,12 @@ def cross_cards(*, user, suggestions: Iterable[Suggestion]) -> list[dict]:
         cards.append({
             "id": s.pk,
             "score": round(s.score, 3),
+            "percent": min(99, round(s.score * 100)) if s.score < 1 else 100,  # 0.9999 is not certainty
             "status": s.status,
             "held_by_other_participant": not shown,
             "message": "" if shown else HELD_MESSAGE,
-            "own": _side(s.person, organisation=s.organisation.name) if s.person.event_id in visible else None,
-            "other": _side(s.target_person, organisation=s.other_organisation.name) if shown else None,
+            "own": side_of(s.person, organisation=s.organisation.name) if s.person.event_id in visible else None,
+            "other": side_of(s.target_person, organisation=s.other_organisation.name) if shown else None,
             "features": agreed_features(s.reasons, with_detail=shown),
             "disclosure": disclosure,
             "can_request_disclosure": (not shown and both_in and user.role in REQUESTERS and s.status in OPEN

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import Role
 from events.models import Event
-from matching.cross import HELD_MESSAGE, agreed_features
+from matching.cross import HELD_MESSAGE, agreed_features, side_of
 from sharing.models import Agreement, DisclosureRequest
 
 INVESTIGATING = {Role.INVESTIGATOR, Role.RETAILER_ADMIN}
@@ -39,12 +39,7 @@ def agreements_for(user) -> dict[str, list[Agreement]]:
 
 
 def _event_side(person, event, visible: bool) -> dict[str, Any] | None:
-    if not visible:
-        return None
-    return {"organisation": event.organisation.name, "event_id": event.pk, "external_id": str(event),
-            "url": reverse("events:detail", args=[event.pk]), "store": f"{event.store.code} {event.store.name}",
-            "occurred_at": event.occurred_at, "type": event.get_type_display(), "person": str(person),
-            "timezone": event.store.timezone}
+    return side_of(person, organisation=event.organisation.name) if visible else None
 
 
 def disclosure_rows(user, qs) -> list[dict[str, Any]]:
