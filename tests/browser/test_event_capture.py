@@ -95,6 +95,13 @@ def test_store_staff_record_a_theft_with_a_photo_a_catalogue_product_and_a_vehic
     # The local draft is gone once the event is recorded.
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('auror:draft:')).length") == 0
 
+    # The list finds it by the plate typed any which way.
+    page.goto(page.base_url + "/events/")
+    page.get_by_label("Search").fill("KBO-812")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator(".result-count")).to_have_text("1 event")
+    screenshot(page, "event-list-phone")
+
 
 def test_a_sensitive_phrase_is_refused_at_the_field(phone_page, browser_world, screenshot):
     page, world = phone_page, browser_world
