@@ -34,6 +34,7 @@ ALWAYS, DESCRIPTOR, PERSON, SKIN, AFFILIATION, EXCEPTION = (
     "always", "descriptor", "person", "skin", "affiliation", "exception")
 CONTEXTS = (ALWAYS, DESCRIPTOR, PERSON, SKIN, AFFILIATION, EXCEPTION)
 
+_SPACES_FOR_PUNCTUATION = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~’‘“”—–…"})
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*['’]?|\n|[^\w\s]")
 _AGE = re.compile(r"^(?:\d+(?:s|yo|yrs?|y|cm|ft|kg|m)?|mid|early|late|\d+ish)$")
 _SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n"})
@@ -61,22 +62,24 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     out: list[Token] = []
+    append = out.append
+    n = len(text)
+    low = text.lower() if text.isascii() else None  # one fold for the whole text in the common case
     for m in _TOKEN.finditer(text):
-        s = m.group()
         a, b = m.span()
-        if s == "-" and out and out[-1].word and out[-1].end == a and b < len(text) and text[b].isalnum():
-            continue  # a hyphen inside a word joins: "light-skinned" reads as "light skinned"
-        first = s[0]
+        first = text[a]
         if first.isalnum():
-            norm = fold(s)
+            norm = low[a:b] if low is not None else fold(text[a:b])
             poss = ""
-            if norm.endswith("'s"):
-                norm, poss = norm[:-2], "s"
-            elif norm.endswith("'"):
+            if norm[-1] in "'’":
                 norm, poss = norm[:-1], "p"
-            out.append(Token(a, b, norm, True, first.isupper(), poss))
+            elif norm.endswith("'s"):
+                norm, poss = norm[:-2], "s"
+            append(Token(a, b, norm, True, first.isupper(), poss))
+        elif first == "-" and out and out[-1].end == a and b < n and text[b].isalnum() and out[-1].word:
+            continue  # a hyphen inside a word joins: "light-skinned" reads as "light skinned"
         else:
-            out.append(Token(a, b, "\n" if s == "\n" else s, False))
+            append(Token(a, b, first, False))
     return out
 
 
@@ -213,6 +216,8 @@ class Lexicon:
         self.exc_multi: dict[str, list[tuple[tuple[str, ...], frozenset[str]]]] = {}
         self.fuzzy: dict[str, list[tuple[str, EntryRef]]] = {}
         self.size = 0
+        self.triggers: frozenset[str] = frozenset()  # words that can start a match (the fast path's filter)
+        self._fuzzy_seen: dict[str, tuple[str, EntryRef] | None] = {}  # word → its fuzzy match, bounded
 
     # --- building ---------------------------------------------------------------------------------
 
@@ -225,6 +230,7 @@ class Lexicon:
             lex.multi[k].sort(key=lambda m: -len(m[0]))
         for k in lex.exc_multi:
             lex.exc_multi[k].sort(key=lambda m: -len(m[0]))
+        lex.triggers = frozenset(lex.single) | frozenset(lex.multi)
         return lex
 
     def _add(self, e: EntryRef) -> None:
@@ -256,7 +262,21 @@ class Lexicon:
 
     # --- matching ---------------------------------------------------------------------------------
 
+    def _may_match(self, text: str) -> bool:
+        """Cheap filter: does any word of the text start a match? Most descriptions have none."""
+        words = set(fold(text).translate(_SPACES_FOR_PUNCTUATION).split())
+        if not self.triggers.isdisjoint(words):
+            return True
+        for w in words:
+            if len(w) >= _FUZZY_MIN and self._fuzzy_word(w) is not None:
+                return True
+            if self.prefixes and any(w.startswith(p) for p, _ in self.prefixes):
+                return True
+        return False
+
     def scan(self, text: str) -> list[Hit]:
+        if not self._may_match(text):
+            return []
         toks = tokenize(text)
         if not toks:
             return []
@@ -322,9 +342,17 @@ class Lexicon:
         return self._fuzzy(toks, i)
 
     def _fuzzy(self, toks: list[Token], i: int) -> _Match | None:
-        w = toks[i].norm
-        if len(w) < _FUZZY_MIN or not w.isalpha() or w in self.v.known:
+        found = self._fuzzy_word(toks[i].norm)
+        return _Match(i, i, [found[1]], False) if found is not None else None
+
+    def _fuzzy_word(self, w: str) -> tuple[str, EntryRef] | None:
+        """The term that `w` misspells, if any (remembered: descriptions repeat the same words)."""
+        if len(w) < _FUZZY_MIN or w in self.v.known or not w.isalpha():
             return None
+        seen = self._fuzzy_seen
+        if w in seen:
+            return seen[w]
+        found = None
         cands: dict[str, EntryRef] = {}
         for key in _deletes(w) | {w}:
             for term, e in self.fuzzy.get(key, ()):
@@ -333,8 +361,12 @@ class Lexicon:
             # a shared one-letter deletion: one edit apart, or (for long words) a letter moved or doubled
             # elsewhere ("carribean" for "caribbean")
             if term[0] == w[0] and (_one_edit_apart(term, w) or (len(term) >= 9 and abs(len(term) - len(w)) <= 1)):
-                return _Match(i, i, [e], False)
-        return None
+                found = (term, e)
+                break
+        if len(seen) > 50_000:
+            seen.clear()
+        seen[w] = found
+        return found
 
     # --- context ----------------------------------------------------------------------------------
 
