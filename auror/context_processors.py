@@ -8,6 +8,8 @@ NAV = [
     ("Record event", "events:create", {Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
     ("Events", "events:list", {Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER}),
     ("Import", "events:import", {Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
+    ("Review", "matching:queue", {Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
+    ("Profiles", "profiles:list", {Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
     ("Catalogue", "events:catalogue", {Role.RETAILER_ADMIN}),
     ("Users", "accounts:users", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR}),
     ("Stores", "accounts:stores", {Role.RETAILER_ADMIN}),

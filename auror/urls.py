@@ -15,6 +15,8 @@ urlpatterns = [
     path("events/", include("events.urls")),
     path("evidence/", include("evidence.urls")),
     path("audit/", include("audit.urls")),
+    path("review/", include("matching.urls")),
+    path("profiles/", include("profiles.urls")),
     path("guardrails/", include("guardrails.urls")),
     path("sharing/", include("sharing.urls")),
     path("oidc/", include("accounts.urls_oidc")),

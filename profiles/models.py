@@ -67,6 +67,13 @@ class ProfileMember(models.Model):
 class ProfileHistory(models.Model):
     """What happened to a profile: created, extended, unlinked, merged, split (who, when, why)."""
 
+    ACTION_LABELS = {
+        "created": "Started from two linked events", "extended": "Person linked", "unlinked": "Link undone",
+        "merged": "Another profile merged in", "merged_into": "Merged into another profile",
+        "unmerged": "Merge undone: taken back out", "merge_undone": "Merge undone", "split": "People split off",
+        "split_from": "Split off another profile", "split_undone": "Split undone", "dissolved": "Dissolved",
+    }
+
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="history")
     action = models.CharField(max_length=20)
     # The human judgement behind the change (undoing it reverses what `detail` records).
@@ -80,6 +87,10 @@ class ProfileHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.profile_id}"
+
+    @property
+    def action_label(self) -> str:
+        return self.ACTION_LABELS.get(self.action, self.action.replace("_", " ").capitalize())
 
 
 class Vehicle(models.Model):

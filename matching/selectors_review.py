@@ -1,0 +1,238 @@
+"""Reads for the review queue: which suggestions a reviewer may see, the two sides of each card, and
+the explanation as a waterfall. Everything goes through the one access policy: a suggestion is shown
+only when the reviewer may see its own event and (for a suggestion inside the retailer) the other
+event too — a sensitive event needs the grant."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from auror import access
+from events.models import EventPerson, EventProduct, EventVehicle
+from matching.models import Judgement, MatchSettings, Suggestion
+
+OPEN = (Suggestion.Status.PENDING, Suggestion.Status.UNSURE)
+STATUS_FILTERS = {
+    "open": OPEN,
+    "pending": (Suggestion.Status.PENDING,),
+    "unsure": (Suggestion.Status.UNSURE,),
+    "decided": (Suggestion.Status.ACCEPTED, Suggestion.Status.REJECTED),
+}
+SORTS = {
+    "score": ("-score", "-harm", "-id"),
+    "harm": ("-harm", "-score", "-id"),
+}
+
+FEATURE_LABELS = {
+    "prior": "Starting odds", "name": "Name", "plate": "Plate", "mark": "Distinctive mark", "age": "Age band",
+    "gender": "Gender", "height": "Height", "build": "Build", "hair": "Hair", "clothing": "Clothing",
+    "sku": "Same product, same store", "place": "Place", "time": "Time apart", "face": "Face", "image": "Photo",
+}
+
+
+def suggestions_visible(user, action: str = access.VIEW) -> QuerySet[Suggestion]:
+    """Suggestions the user may see or judge, with both events visible to them (the other retailer's
+    side of a cross-retailer suggestion is shown only as far as the policy allows, on its card)."""
+    own_side = access.event_q(user, access.VIEW, prefix="person__event__")
+    other_side = Q(other_organisation__isnull=False) | access.event_q(user, access.VIEW, prefix="target_person__event__")
+    return Suggestion.objects.visible_to(user, action).filter(own_side & other_side)
+
+
+def review_queue(*, user, status: str = "open", store=None, event_type: str = "", sort: str = "score") -> QuerySet:
+    qs = suggestions_visible(user).filter(status__in=STATUS_FILTERS.get(status, OPEN))
+    if store is not None:
+        qs = qs.filter(person__event__store=store)
+    if event_type:
+        qs = qs.filter(person__event__type=event_type)
+    qs = qs.annotate(harm=Greatest(
+        Coalesce(F("target_profile__harm_score"), Value(0.0), output_field=FloatField()),
+        Coalesce(F("person__profile_member__profile__harm_score"), Value(0.0), output_field=FloatField()),
+    ))
+    return qs.order_by(*SORTS.get(sort, SORTS["score"]))
+
+
+# --- The explanation as a waterfall ---------------------------------------------------------------
+
+
+def probability(log_odds: float) -> float:
+    return 1 / (1 + 2 ** (-log_odds)) if log_odds > -60 else 0.0
+
+
+def percent(p: float) -> str:
+    if p >= 0.999:
+        return "over 99.9%"
+    if p < 0.001:
+        return "under 0.1%"
+    return f"{p * 100:.1f}%"
+
+
+def log_odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log2(p / (1 - p))
+
+
+@dataclass
+class Waterfall:
+    rows: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    total: float = 0.0
+    probability: float = 0.0
+    probability_text: str = ""
+    zero: float = 0.0  # where log-odds 0 (even odds) sits, percent of the width
+    threshold: float | None = None  # where the review threshold sits
+    threshold_text: str = ""
+    threshold_style: str = ""
+    total_style: str = ""
+    zero_style: str = ""
+
+
+def waterfall(reasons: list[dict], *, threshold: float | None = None, with_detail: bool = True) -> Waterfall:
+    """Bars that add up, feature by feature, from the starting odds to the final log-odds: each bar
+    starts where the previous one ended, right (green) for evidence for, left (red) against."""
+    steps, notes = [], []
+    for r in reasons or []:
+        w = float(r.get("weight") or 0)
+        if r.get("feature") == "hub" or (w == 0 and r.get("feature") != "prior"):
+            if r.get("detail") and with_detail:
+                notes.append(str(r["detail"]))
+            continue
+        steps.append((r, w))
+    running, edges = 0.0, [0.0]
+    spans = []
+    for r, w in steps:
+        start, end = running, running + w
+        spans.append((r, w, start, end))
+        edges += [start, end]
+        running = end
+    t_odds = log_odds(threshold) if threshold is not None else None
+    if t_odds is not None:
+        edges.append(t_odds)
+    lo, hi = min(edges), max(edges)
+    pad = max(0.5, (hi - lo) * 0.04)
+    lo, hi = lo - pad, hi + pad
+
+    def pos(x: float) -> float:
+        return round((x - lo) / (hi - lo) * 100, 2)
+
+    out = Waterfall(notes=notes, total=running, probability=probability(running))
+    out.probability_text = percent(out.probability)
+    out.zero = pos(0.0)
+    for r, w, start, end in spans:
+        feature = str(r.get("feature", ""))
+        left, right = sorted((start, end))
+        out.rows.append({
+            "feature": feature,
+            "label": FEATURE_LABELS.get(feature, feature.replace("_", " ").capitalize()),
+            "level": str(r.get("level", "")).replace("_", " "),
+            "detail": str(r.get("detail", "")) if with_detail else "",
+            "weight": w,
+            "weight_text": f"{w:+.1f}",
+            "direction": "for" if w > 0 else "against" if w < 0 else "none",
+            "style": f"left:{pos(left):.2f}%;width:{max(0.6, pos(right) - pos(left)):.2f}%",
+            "end": end,
+            "end_text": percent(probability(end)),
+        })
+    out.total_style = f"left:{pos(min(0.0, running)):.2f}%;width:{max(0.6, abs(pos(running) - pos(0.0))):.2f}%"
+    out.zero_style = f"left:{out.zero:.2f}%"
+    if t_odds is not None:
+        out.threshold = pos(t_odds)
+        out.threshold_style = f"left:{out.threshold:.2f}%"
+        out.threshold_text = percent(threshold)
+    return out
+
+
+# --- The two sides of a card ----------------------------------------------------------------------
+
+
+def _people(person_ids: set[int]) -> dict[int, EventPerson]:
+    people = {p.pk: p for p in EventPerson.objects.filter(pk__in=person_ids).select_related("event__store")}
+    event_ids = {p.event_id for p in people.values()}
+    products, vehicles = defaultdict(list), defaultdict(list)
+    for row in EventProduct.objects.filter(event_id__in=event_ids).order_by("event_id", "id"):
+        products[row.event_id].append(row)
+    for row in EventVehicle.objects.filter(event_id__in=event_ids).order_by("event_id", "id"):
+        vehicles[row.event_id].append(row)
+    for p in people.values():
+        p.card_products = products[p.event_id]
+        p.card_vehicles = [v for v in vehicles[p.event_id] if v.person_id in (None, p.pk)]
+    return people
+
+
+def review_cards(*, user, suggestions: list[Suggestion]) -> list[dict]:
+    """Everything a card shows, for a page of suggestions, in a fixed number of queries."""
+    if not suggestions:
+        return []
+    threshold = (MatchSettings.objects.visible_to(user).filter(organisation_id=user.organisation_id)
+                 .values_list("review_threshold", flat=True).first())
+    if threshold is None:
+        threshold = MatchSettings._meta.get_field("review_threshold").default
+    own = [s for s in suggestions if not s.other_organisation_id]
+    people = _people({s.person_id for s in suggestions} | {s.target_person_id for s in own})
+    from profiles.models import Profile, ProfileMember
+
+    memberships = dict(ProfileMember.objects.filter(person_id__in=list(people)).values_list("person_id", "profile_id"))
+    profiles = {p.pk: p for p in Profile.objects.visible_to(user).filter(
+        pk__in={s.target_profile_id for s in own if s.target_profile_id} | set(memberships.values()))}
+    last = {}
+    for j in (Judgement.objects.visible_to(user).filter(suggestion_id__in=[s.pk for s in suggestions],
+                                                        undone_at__isnull=True)
+              .select_related("by").order_by("at", "id")):
+        last[j.suggestion_id] = j
+    cross = _cross_cards(user, [s for s in suggestions if s.other_organisation_id])
+    cards = []
+    for s in suggestions:
+        card = {"suggestion": s, "id": s.pk, "score_text": percent(s.score), "last_judgement": last.get(s.pk),
+                "cross": None, "own": people.get(s.person_id)}
+        if card["own"] is not None:
+            card["own_profile"] = profiles.get(memberships.get(s.person_id))
+        if s.other_organisation_id:
+            card["cross"] = cross.get(s.pk) or _minimal_cross(s)
+        else:
+            card["other"] = people.get(s.target_person_id)
+            target_profile = profiles.get(s.target_profile_id) or profiles.get(memberships.get(s.target_person_id))
+            card["target_profile"] = target_profile
+            card["waterfall"] = waterfall(s.reasons, threshold=threshold)
+        cards.append(card)
+    return cards
+
+
+def _cross_cards(user, suggestions: list[Suggestion]) -> dict[int, dict]:
+    """Cross-retailer cards as matching.cross describes them (what the other side may show), when
+    that module is there; else the minimal card below."""
+    if not suggestions:
+        return {}
+    try:
+        from matching.cross import cross_cards
+    except ImportError:
+        return {}
+    return {c["id"]: c for c in cross_cards(user=user, suggestions=suggestions)}
+
+
+def _minimal_cross(s: Suggestion) -> dict:
+    """Held by another participant: which features agreed and how much, none of the other side's details."""
+    features = [{"label": FEATURE_LABELS.get(r.get("feature"), str(r.get("feature"))), "weight": round(r["weight"], 2)}
+                for r in s.reasons or [] if r.get("feature") not in ("prior", "hub") and (r.get("weight") or 0) > 0]
+    return {"id": s.pk, "held_by_other_participant": True, "message": "A possible match is held by another participant.",
+            "features": sorted(features, key=lambda f: -f["weight"]), "score": round(s.score, 3), "status": s.status}
+
+
+def judgements_visible(user) -> QuerySet[Judgement]:
+    """The retailer's judgements whose own event the user may see."""
+    return (Judgement.objects.visible_to(user)
+            .filter(access.event_q(user, access.VIEW, prefix="person__event__"))
+            .select_related("by", "undone_by", "person__event__store", "target_person__event__store", "suggestion"))
+
+
+def undoable(judgements: list[Judgement]) -> set[int]:
+    """Which of these judgements can be undone now: standing, and the latest on their suggestion."""
+    ids = {j.suggestion_id for j in judgements if j.suggestion_id}
+    latest = {}
+    for sid, jid in (Judgement.objects.filter(suggestion_id__in=ids, undone_at__isnull=True)
+                     .order_by("suggestion_id", "-at", "-id").values_list("suggestion_id", "id")):
+        latest.setdefault(sid, jid)
+    return {j.pk for j in judgements if j.undone_at is None and (not j.suggestion_id or latest.get(j.suggestion_id) == j.pk)}
