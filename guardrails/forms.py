@@ -17,6 +17,6 @@ class LexiconEntryForm(forms.Form):
 
 
 class TryForm(forms.Form):
-    text = forms.CharField(label="Try a description", max_length=2000, required=False,
+    text = forms.CharField(label="Try a description", max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}),
                            help_text="See what the lexicon refuses, as staff would see it.")
