@@ -22,6 +22,7 @@ from accounts.models import Role
 from audit.services import audit_record
 from auror import access
 from auror.views import RoleRequiredMixin, ScopedQuerysetMixin
+from events.selectors import display_timezone
 from matching.cross import OPEN, cross_card, cross_cards
 from matching.models import Suggestion
 from sharing import forms, selectors, services
@@ -48,7 +49,8 @@ class AgreementListView(ScopedQuerysetMixin, TemplateView):
     template_name = "sharing/agreements.html"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), **selectors.agreements_for(self.request.user)}
+        return {**super().get_context_data(**kwargs), **selectors.agreements_for(self.request.user),
+                "display_tz": display_timezone(self.request.user)}
 
 
 class AgreementProposeView(ScopedQuerysetMixin, View):
@@ -94,7 +96,8 @@ class AgreementActionView(ScopedQuerysetMixin, View):
                 a = services.agreement_revoke(actor=request.user, agreement=agreement)
                 messages.success(request, f"Agreement with {a.other_side(request.user.organisation_id).name} ended.")
         except ValidationError as e:
-            ctx = {**selectors.agreements_for(request.user), "action_errors": e.messages}
+            ctx = {**selectors.agreements_for(request.user), "action_errors": e.messages,
+                   "display_tz": display_timezone(request.user)}
             return render(request, "sharing/agreements.html", ctx, status=400)
         return redirect("sharing:agreements")
 
@@ -173,7 +176,8 @@ class DisclosureListView(RoleRequiredMixin, TemplateView):
     template_name = "sharing/disclosures.html"
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), **selectors.disclosures_for(self.request.user)}
+        return {**super().get_context_data(**kwargs), **selectors.disclosures_for(self.request.user),
+                "display_tz": display_timezone(self.request.user)}
 
 
 class DisclosureDetailView(ScopedQuerysetMixin, View):
@@ -188,7 +192,7 @@ class DisclosureDetailView(ScopedQuerysetMixin, View):
         [row] = selectors.disclosure_rows(request.user, DisclosureRequest.objects.filter(pk=dr.pk))
         can_decide = row["incoming"] and row["is_pending"]
         return render(request, self.template_name, {
-            "r": row, "can_decide": can_decide,
+            "r": row, "can_decide": can_decide, "display_tz": display_timezone(request.user),
             "form": form or (forms.DisclosureDecisionForm() if can_decide else None)}, status=status)
 
     def get(self, request, pk: int):

@@ -1,0 +1,88 @@
+"""In a real browser: Acme's investigator sees a cross-retailer match "held by another participant"
+(features only, nothing of B-Mart's), asks for disclosure; B-Mart's investigator sees the request
+in the navigation badge and approves it; Acme's investigator can then open that one event."""
+
+from __future__ import annotations
+
+import pytest
+
+from auror.celery import app as celery_app
+from sharing.models import DisclosureRequest
+from tests.browser.test_admin import no_sideways_scroll, sign_in_verified
+from tests.sharing.helpers import SECRETS, cross_pair
+
+REASON = "Same van at our Ponsonby store twice this week; police want a description."
+
+
+@pytest.fixture
+def eager():
+    celery_app.conf.task_always_eager = True  # jobs enqueued on commit run here: B-Mart's own run too
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = False
+
+
+def leaked(page) -> list[str]:
+    text = page.content()
+    return [s for s in SECRETS if s.lower() in text.lower()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_disclosure_of_a_cross_retailer_match(page, new_page, browser_world, eager, screenshot):
+    w = browser_world
+    acme_event, bmart_event, s = cross_pair(w)
+
+    # Acme's investigator: the card says the match is held by another participant.
+    sign_in_verified(page, w.investigator)
+    page.goto(page.base_url + "/sharing/matches/")
+    card = page.locator(f"#cross-{s.pk}")
+    assert card.get_by_text("A possible match is held by another participant.").is_visible()
+    features = card.locator(".cross-features").inner_text()
+    assert "name: sounds alike" in features and "mark: same distinctive mark" in features
+    assert leaked(page) == []
+    screenshot(page, "cross-held-card")
+
+    # Request disclosure (the form is inside a <details>: no JavaScript needed).
+    card.get_by_text("Request disclosure").click()
+    card.get_by_label("Why do you need to see it?").fill(REASON)
+    screenshot(page, "cross-request-form")
+    card.get_by_role("button", name="Send request").click()
+    assert page.get_by_role("status").filter(has_text="Disclosure requested").is_visible()
+    assert page.get_by_text("Waiting for a decision").is_visible()
+    assert leaked(page) == []
+    assert page.get_by_text("Request disclosure").count() == 0
+    screenshot(page, "cross-requested")
+    assert page.goto(page.base_url + f"/events/{bmart_event.pk}/").status == 404
+
+    # B-Mart's investigator, on a phone: a badge in the navigation, the request, the decision.
+    b = new_page(phone=True)
+    sign_in_verified(b, w.other_investigator)
+    b.goto(b.base_url + "/")
+    nav = b.get_by_role("navigation", name="Main")
+    assert nav.locator(".nav-badge").inner_text().startswith("1")
+    nav.get_by_role("link", name="Disclosures").click()
+    assert b.get_by_role("heading", name="Asked of your retailer").is_visible()
+    screenshot(b, "cross-holder-list-phone")
+    b.get_by_role("link", name="Decide").click()
+    assert b.get_by_text(REASON).is_visible()
+    assert b.get_by_text("Jona Pereyra").is_visible()  # their own event's person
+    assert "Jonah Pereira" not in b.content()  # Acme's side is Acme's
+    assert no_sideways_scroll(b)
+    screenshot(b, "cross-holder-decide-phone")
+    b.get_by_label("Approve: show them this one event").check()
+    b.get_by_label("Reason").fill("Known to us at Newmarket; happy to help.")
+    b.get_by_role("button", name="Record decision").click()
+    assert b.get_by_role("status").filter(has_text="Approved").is_visible()
+    assert b.locator(".nav-badge").count() == 0
+    dr = DisclosureRequest.objects.get()
+    assert dr.status == "approved"
+
+    # Acme's investigator opens that event now.
+    page.goto(page.base_url + f"/sharing/matches/{s.pk}/")
+    other = page.get_by_role("region", name="Other side")
+    assert "B-Mart" in other.inner_text() and "Jona Pereyra" in other.inner_text()
+    screenshot(page, "cross-disclosed-card")
+    other.get_by_role("link", name=str(bmart_event)).click()
+    assert page.get_by_role("heading", name="Theft at B-Mart Newmarket").is_visible()
+    screenshot(page, "cross-disclosed-event")
