@@ -8,7 +8,7 @@ from events.models import EventType
 from matching.models import Judgement
 from matching.services_review import REASON_MAX, THRESHOLD_MAX, THRESHOLD_MIN
 
-STATUS_CHOICES = [("open", "To review (new and unsure)"), ("pending", "New"), ("unsure", "Unsure"),
+STATUS_CHOICES = [("open", "To review"), ("pending", "New"), ("unsure", "Unsure"),
                   ("decided", "Decided")]
 SORT_CHOICES = [("score", "Score, then harm"), ("harm", "Harm, then score")]
 

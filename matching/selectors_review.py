@@ -31,8 +31,27 @@ SORTS = {
 FEATURE_LABELS = {
     "prior": "Starting odds", "name": "Name", "plate": "Plate", "mark": "Distinctive mark", "age": "Age band",
     "gender": "Gender", "height": "Height", "build": "Build", "hair": "Hair", "clothing": "Clothing",
-    "sku": "Same product, same store", "place": "Place", "time": "Time apart", "face": "Face", "image": "Photo",
+    "sku": "Product", "place": "Place", "time": "Time apart", "face": "Face", "image": "Photo",
 }
+# Comparison levels in words (the codes are matching.scoring's).
+LEVEL_TEXT = {
+    ("name", "exact"): "same name", ("name", "phonetic"): "sounds alike", ("name", "fuzzy"): "spelled alike",
+    ("name", "family"): "same family name", ("name", "single"): "same first name or alias",
+    ("plate", "exact"): "same plate", ("plate", "ocr"): "same but for camera-confused characters",
+    ("mark", "strong"): "same mark, same place", ("mark", "some"): "similar mark",
+    ("age", "adjacent"): "next band", ("height", "close"): "within 5 cm", ("height", "near"): "within 12 cm",
+    ("clothing", "some"): "partly similar", ("sku", "same_store"): "same product, same store",
+    ("place", "same_store"): "same store", ("place", "same_region"): "same region", ("place", "else"): "other region",
+    ("time", "week"): "within a week", ("time", "quarter"): "within three months", ("time", "else"): "months apart",
+}
+
+
+def level_text(feature: str, level: str) -> str:
+    if not level or feature == "prior":
+        return ""
+    if (feature, level) in LEVEL_TEXT:
+        return LEVEL_TEXT[(feature, level)]
+    return "differs" if level == "else" else level.replace("_", " ")
 
 
 def suggestions_visible(user, action: str = access.VIEW) -> QuerySet[Suggestion]:
@@ -128,7 +147,7 @@ def waterfall(reasons: list[dict], *, threshold: float | None = None, with_detai
         out.rows.append({
             "feature": feature,
             "label": FEATURE_LABELS.get(feature, feature.replace("_", " ").capitalize()),
-            "level": str(r.get("level", "")).replace("_", " "),
+            "level": level_text(feature, str(r.get("level", ""))),
             "detail": str(r.get("detail", "")) if with_detail else "",
             "weight": w,
             "weight_text": f"{w:+.1f}",

@@ -60,9 +60,8 @@ def store_map(stores: list[dict]) -> dict:
     points = []
     for s in sorted(placed, key=lambda s: -s["count"]):
         x, y = xy(s["lon"], s["lat"])
-        points.append({**s, "x": x, "y": y, "r": round(6 + 10 * math.sqrt(s["count"] / most), 1),
-                       "label_x": x + 14, "anchor": "start" if x < WIDTH * 0.75 else "end"})
-    for p in points:
-        if p["anchor"] == "end":
-            p["label_x"] = p["x"] - 14
+        r = round(9 + 12 * math.sqrt(s["count"] / most), 1)
+        right = x < WIDTH * 0.7
+        points.append({**s, "x": x, "y": y, "r": r, "label_x": round(x + r + 6 if right else x - r - 6, 1),
+                       "anchor": "start" if right else "end"})
     return {"width": WIDTH, "height": height, "outline": outline, "points": points, "unplaced": unplaced, "nz": nz}
