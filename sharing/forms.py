@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
-from sharing.services import MAX_DISCLOSURE_DAYS, agreement_partner_choices
+from sharing.services import MAX_DISCLOSURE_DAYS, agreement_partner_choices, regions_clean
 
 
 class AgreementProposeForm(forms.Form):
@@ -21,8 +22,14 @@ class AgreementProposeForm(forms.Form):
         self.fields["partner"].queryset = agreement_partner_choices(actor=actor)
         self.fields["partner"].error_messages["invalid_choice"] = "Choose another retailer from the list."
 
+    def clean_regions(self) -> list[str]:
+        try:
+            return regions_clean(self.cleaned_data.get("regions", "").replace(";", ",").split(","))
+        except ValidationError as e:
+            raise ValidationError(e.message_dict["regions"]) from e
+
     def region_list(self) -> list[str]:
-        return [r for r in self.cleaned_data.get("regions", "").replace(";", ",").split(",") if r.strip()]
+        return self.cleaned_data["regions"]
 
 
 class DisclosureRequestForm(forms.Form):

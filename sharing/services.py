@@ -55,7 +55,8 @@ def agreement_partner_choices(*, actor: User):
             .exclude(pk=actor.organisation_id).order_by("name"))
 
 
-def _clean_regions(regions: Iterable[str]) -> list[str]:
+def regions_clean(regions: Iterable[str]) -> list[str]:
+    """Region codes, upper-cased, checked, without repeats; ValidationError naming `regions`."""
     out: list[str] = []
     for raw in regions:
         code = (raw or "").strip().upper()
@@ -82,7 +83,7 @@ def agreement_propose(*, actor: User, partner: Organisation, regions: Iterable[s
         raise PermissionDenied("Only retailers make sharing agreements.")
     if partner is None or not agreement_partner_choices(actor=actor).filter(pk=partner.pk).exists():
         raise ValidationError({"partner": "Choose another retailer."})
-    codes = _clean_regions(regions)
+    codes = regions_clean(regions)
     _lock_orgs(own.pk, partner.pk)
     current = Agreement.objects.open().between(own.pk, partner.pk).first()
     if current is not None:

@@ -86,3 +86,42 @@ def test_disclosure_of_a_cross_retailer_match(page, new_page, browser_world, eag
     other.get_by_role("link", name=str(bmart_event)).click()
     assert page.get_by_role("heading", name="Theft at B-Mart Newmarket").is_visible()
     screenshot(page, "cross-disclosed-event")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agreement_between_two_retailers(page, new_page, browser_world, event_factory, screenshot):
+    from sharing.models import Agreement
+
+    w = browser_world
+    bmart_event = event_factory(store=w.bmart_akl, narrative="Took razor blades")
+    sign_in_verified(page, w.admin)
+    page.goto(page.base_url + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sharing").click()
+    page.get_by_role("link", name="Propose an agreement").click()
+    page.get_by_label("Regions").fill("AKL, Auckland!")
+    page.get_by_role("button", name="Propose agreement").click()
+    alert = page.get_by_role("alert")  # no retailer chosen, a bad region: both named
+    assert "Retailer" in alert.inner_text() and "Regions" in alert.inner_text()
+    screenshot(page, "sharing-propose-errors")
+    page.get_by_label("Retailer").select_option(label="B-Mart")
+    page.get_by_label("Regions").fill("AKL")
+    page.get_by_role("button", name="Propose agreement").click()
+    assert page.get_by_role("status").filter(has_text="Agreement proposed to B-Mart").is_visible()
+    screenshot(page, "sharing-proposed")
+
+    b = new_page(phone=True)
+    sign_in_verified(b, w.other_admin)
+    b.goto(b.base_url + "/sharing/agreements/")
+    b.get_by_role("button", name="Accept agreement with Acme Stores").click()
+    assert b.get_by_role("status").filter(has_text="in force now").is_visible()
+    assert no_sideways_scroll(b)
+    screenshot(b, "sharing-accepted-phone")
+    assert Agreement.objects.get().status == "active"
+
+    # Acme's admin now sees B-Mart's Auckland events, until the agreement ends.
+    assert page.goto(page.base_url + f"/events/{bmart_event.pk}/").status == 200
+    page.goto(page.base_url + "/sharing/agreements/")
+    page.get_by_role("button", name="End agreement with B-Mart").click()
+    assert page.get_by_role("status").filter(has_text="ended").is_visible()
+    screenshot(page, "sharing-ended")
+    assert page.goto(page.base_url + f"/events/{bmart_event.pk}/").status == 404
