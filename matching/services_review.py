@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Role
 from audit.services import audit_record
 from auror import access
-from events.models import Event
+from events.models import Event, EventPerson
 from matching.models import Judgement, MatchSettings, RejectedPair, Suggestion
 from profiles.models import Profile, ProfileHistory, ProfileMember
 from profiles.services import (
@@ -106,6 +106,9 @@ def judgement_record(*, actor, suggestion: Suggestion, decision: str, reason: st
 
 
 def _membership(person_ids: list[int]) -> dict[int, ProfileMember]:
+    """The people's current profile rows, with the people themselves row-locked (in id order) so that
+    two reviewers linking the same person at once are serialised instead of colliding."""
+    list(EventPerson.objects.select_for_update().filter(pk__in=person_ids).order_by("pk").values_list("pk", flat=True))
     return {m.person_id: m for m in ProfileMember.objects.select_for_update().filter(person_id__in=person_ids)}
 
 

@@ -1,0 +1,210 @@
+"""The review pages: queue, a suggestion, judging, the judgement history and undo, the settings.
+For each: another tenant's record is a 404, a role that may not review a 403, the wrong method a 405,
+bad input a 400 naming the field (and nothing stored); every page and action audited."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.models import AuditEntry
+from matching.models import Judgement, MatchSettings, Suggestion
+from profiles.models import ProfileMember
+from tests.admin.conftest import sign_in
+from tests.profiles.helpers import ANA, ANNA, JOHN, JON, record, suggestion_between
+
+pytestmark = pytest.mark.django_db
+NOT_REVIEWERS = ["staff", "officer", "police_admin", "operator"]
+
+
+@pytest.fixture
+def as_user(client):
+    from django.test import Client
+
+    return lambda user: sign_in(Client(), user)
+
+
+@pytest.fixture
+def pairs(world):
+    a = record(world, days_ago=10, persons=[JON], vehicles=[{"plate": "KBO812", "person_ref": "p1"}])
+    b = record(world, store=world.acme_wlg, persons=[JOHN], vehicles=[{"plate": "KB0812", "person_ref": "p1"}],
+               type="robbery")
+    d = record(world, days_ago=20, persons=[ANA])
+    e = record(world, days_ago=2, persons=[ANNA])
+    return suggestion_between(b, a), suggestion_between(e, d)
+
+
+def test_the_queue_shows_both_sides_and_the_explanation(world, as_user, pairs):
+    jon, ana = pairs
+    r = as_user(world.investigator).get("/review/")
+    assert r.status_code == 200
+    assert [c["id"] for c in r.context["cards"]] == [jon.pk, ana.pk]  # by score
+    html = r.content.decode()
+    assert "John Smyth" in html and "Jon Smith" in html and "KB0812 = KBO812 (OCR)" in html
+    assert 'class="wf-row for" data-feature="plate"' in html
+    row = AuditEntry.objects.get(action="suggestion.list")
+    assert row.actor_id == world.investigator.pk and row.detail["status"] == "open"
+
+
+def test_the_queue_filters_by_store_and_type_and_sorts_by_harm(world, as_user, pairs):
+    jon, ana = pairs
+    c = as_user(world.investigator)
+    assert [x["id"] for x in c.get(f"/review/?store={world.acme_akl.pk}").context["cards"]] == [ana.pk]
+    assert [x["id"] for x in c.get("/review/?type=robbery").context["cards"]] == [jon.pk]
+    # Ana's pair becomes part of a harmful profile: sorting by harm puts it first.
+    from profiles.models import Profile
+
+    p = Profile.objects.create(organisation=world.acme, harm_score=80)
+    Suggestion.objects.filter(pk=ana.pk).update(target_profile=p)
+    assert [x["id"] for x in c.get("/review/?sort=harm").context["cards"]] == [ana.pk, jon.pk]
+    assert [x["id"] for x in c.get("/review/?sort=score").context["cards"]] == [jon.pk, ana.pk]
+    # An unknown store is simply not a filter the form accepts: the full queue, nothing broken.
+    assert c.get(f"/review/?store={world.bmart_akl.pk}").status_code == 200
+
+
+def test_the_queue_is_paginated(world, as_user, pairs, monkeypatch):
+    import matching.views
+
+    monkeypatch.setattr(matching.views, "PAGE_SIZE", 1)
+    c = as_user(world.investigator)
+    first, second = c.get("/review/"), c.get("/review/?page=2")
+    assert first.context["page_obj"].paginator.num_pages == 2
+    assert [x["id"] for x in first.context["cards"]] != [x["id"] for x in second.context["cards"]]
+
+
+def test_another_retailer_sees_none_of_it(world, as_user, pairs):
+    jon, _ = pairs
+    c = as_user(world.other_investigator)
+    assert c.get("/review/").context["cards"] == []
+    assert c.get(f"/review/{jon.pk}/").status_code == 404
+    assert c.post(f"/review/{jon.pk}/judge/", {"decision": "accept"}).status_code == 404
+    assert not Judgement.objects.exists()
+
+
+@pytest.mark.parametrize("persona", NOT_REVIEWERS)
+def test_roles_that_do_not_review_get_403(world, as_user, pairs, persona):
+    jon, _ = pairs
+    c = as_user(getattr(world, persona))
+    for url in ("/review/", f"/review/{jon.pk}/", "/review/judgements/", "/review/settings/"):
+        assert c.get(url).status_code == 403, url
+    assert c.post(f"/review/{jon.pk}/judge/", {"decision": "accept"}).status_code == 403
+    assert not Judgement.objects.exists()
+
+
+def test_a_sensitive_event_is_reviewed_only_with_the_grant(world, as_user):
+    a = record(world, days_ago=10, persons=[JON], sensitive=True, sensitive_reason="minor involved")
+    b = record(world, persons=[JOHN])
+    s = suggestion_between(b, a)
+    plain = as_user(world.investigator)
+    assert plain.get("/review/").context["cards"] == []
+    assert plain.get(f"/review/{s.pk}/").status_code == 404
+    assert plain.post(f"/review/{s.pk}/judge/", {"decision": "accept"}).status_code == 404
+    granted = as_user(world.investigator_sensitive)
+    assert [c["id"] for c in granted.get("/review/").context["cards"]] == [s.pk]
+
+
+def test_accepting_from_the_queue_links_and_returns_to_the_queue(world, as_user, pairs):
+    jon, _ = pairs
+    c = as_user(world.investigator)
+    r = c.post(f"/review/{jon.pk}/judge/", {"decision": "accept", "reason": "same car", "next": "/review/?sort=harm"})
+    assert r.status_code == 302 and r["Location"] == "/review/?sort=harm"
+    assert ProfileMember.objects.count() == 2
+    assert Judgement.objects.get().reason == "same car"
+    assert AuditEntry.objects.filter(action="judgement.accept").count() == 1
+    # An outside `next` is not followed.
+    _, ana = pairs
+    r = c.post(f"/review/{ana.pk}/judge/", {"decision": "unsure", "next": "https://evil.example/"})
+    assert r["Location"] == "/review/"
+
+
+@pytest.mark.parametrize("data,field", [({"decision": "maybe"}, "decision"), ({}, "decision"),
+                                        ({"decision": "reject", "reason": "x" * 501}, "reason")])
+def test_bad_judgement_input_is_a_400_naming_the_field(world, as_user, pairs, data, field):
+    jon, _ = pairs
+    r = as_user(world.investigator).post(f"/review/{jon.pk}/judge/", data)
+    assert r.status_code == 400 and field in r.context["judgement_form"].errors
+    jon.refresh_from_db()
+    assert jon.status == "pending" and not Judgement.objects.exists()
+
+
+def test_judging_twice_is_a_400_and_the_page_says_why(world, as_user, pairs):
+    jon, _ = pairs
+    c = as_user(world.investigator)
+    c.post(f"/review/{jon.pk}/judge/", {"decision": "reject"})
+    r = c.post(f"/review/{jon.pk}/judge/", {"decision": "accept"})
+    assert r.status_code == 400 and b"already decided" in r.content
+    assert Judgement.objects.count() == 1 and not ProfileMember.objects.exists()
+
+
+def test_wrong_methods_are_405(world, as_user, pairs):
+    jon, _ = pairs
+    c = as_user(world.investigator)
+    assert c.get(f"/review/{jon.pk}/judge/").status_code == 405
+    judgement = Judgement.objects.create(organisation=world.acme, suggestion=jon, person=jon.person,
+                                         decision="unsure", by=world.investigator)
+    assert c.get(f"/review/judgements/{judgement.pk}/undo/").status_code == 405
+    assert c.delete("/review/").status_code == 405
+
+
+def test_history_and_undo(world, as_user, pairs):
+    jon, _ = pairs
+    c = as_user(world.investigator)
+    c.post(f"/review/{jon.pk}/judge/", {"decision": "accept"})
+    j = Judgement.objects.get()
+    page = c.get("/review/judgements/")
+    assert page.status_code == 200 and j.pk in page.context["undoable"]
+    assert c.get(f"/review/{jon.pk}/").context["history"] == [j]
+    # Another retailer cannot undo it; store staff may not.
+    assert as_user(world.other_investigator).post(f"/review/judgements/{j.pk}/undo/").status_code == 404
+    assert as_user(world.staff).post(f"/review/judgements/{j.pk}/undo/").status_code == 403
+    assert ProfileMember.objects.count() == 2
+    r = c.post(f"/review/judgements/{j.pk}/undo/", {"next": f"/review/{jon.pk}/"})
+    assert r.status_code == 302 and r["Location"] == f"/review/{jon.pk}/"
+    assert not ProfileMember.objects.exists()
+    jon.refresh_from_db()
+    assert jon.status == "pending"
+    assert AuditEntry.objects.filter(action="judgement.undo", object_id=str(j.pk)).count() == 1
+    # Undoing again changes nothing and says so.
+    r = c.post(f"/review/judgements/{j.pk}/undo/", follow=True)
+    assert b"already undone" in r.content and AuditEntry.objects.filter(action="judgement.undo").count() == 1
+
+
+def test_an_admin_sets_the_review_threshold(world, as_user):
+    c = as_user(world.admin)
+    assert c.get("/review/settings/").status_code == 200
+    r = c.post("/review/settings/", {"review_threshold": "0.8"})
+    assert r.status_code == 302
+    assert MatchSettings.objects.get(organisation=world.acme).review_threshold == 0.8
+    row = AuditEntry.objects.get(action="match_settings.update")
+    assert row.detail["review_threshold"] == {"before": 0.5, "after": 0.8}
+    assert not MatchSettings.objects.filter(organisation=world.bmart).exists()
+
+
+@pytest.mark.parametrize("value", ["2", "0", "abc", ""])
+def test_a_bad_threshold_is_a_400_naming_the_field(world, as_user, value):
+    r = as_user(world.admin).post("/review/settings/", {"review_threshold": value})
+    assert r.status_code == 400 and "review_threshold" in r.context["form"].errors
+    assert not AuditEntry.objects.filter(action="match_settings.update").exists()
+
+
+def test_investigators_may_not_change_the_threshold(world, as_user):
+    assert as_user(world.investigator).post("/review/settings/", {"review_threshold": "0.9"}).status_code == 403
+    assert not MatchSettings.objects.filter(review_threshold=0.9).exists()
+
+
+def test_a_cross_retailer_suggestion_shows_nothing_of_the_other_side(world, as_user):
+    for org in (world.acme, world.bmart):
+        org.ctd_opt_in = True
+        org.save()
+    record(world, user=world.other_investigator, store=world.bmart_akl, days_ago=5,
+           persons=[{**JON, "name": "Jonathan Smithers-Secret"}], vehicles=[{"plate": "KBO812", "person_ref": "p1"}])
+    mine = record(world, persons=[JOHN], vehicles=[{"plate": "KB0812", "person_ref": "p1"}])
+    s = Suggestion.objects.filter(person__event=mine, other_organisation=world.bmart).first()
+    assert s is not None
+    r = as_user(world.investigator).get("/review/")
+    html = r.content.decode()
+    assert "held by another participant" in html
+    assert "Smithers-Secret" not in html and "KBO812" not in html.replace("KB0812", "")
+    # A person of another retailer cannot join this retailer's profiles.
+    r = as_user(world.investigator).post(f"/review/{s.pk}/judge/", {"decision": "accept"})
+    assert r.status_code == 400 and "decision" in r.context["judgement_form"].errors
+    assert not ProfileMember.objects.exists()
