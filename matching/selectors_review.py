@@ -64,6 +64,8 @@ def suggestions_visible(user, action: str = access.VIEW) -> QuerySet[Suggestion]
 
 def review_queue(*, user, status: str = "open", store=None, event_type: str = "", sort: str = "score") -> QuerySet:
     qs = suggestions_visible(user).filter(status__in=STATUS_FILTERS.get(status, OPEN))
+    if status != "decided":  # linked since it was suggested (its re-match not yet run): nothing left to decide
+        qs = qs.exclude(person__profile_member__profile=F("target_person__profile_member__profile"))
     if store is not None:
         qs = qs.filter(person__event__store=store)
     if event_type:

@@ -80,6 +80,9 @@ def judgement_record(*, actor, suggestion: Suggestion, decision: str, reason: st
          .select_related("person", "target_person", "target_profile").filter(pk=suggestion.pk).first())
     if s is None or not _sides_visible(actor, s):
         raise PermissionDenied("You may not judge that suggestion.")
+    if s.status == Suggestion.Status.SUPERSEDED:
+        raise ValidationError({"suggestion": "This suggestion was replaced by a newer one after the events changed; "
+                                             "reload the queue."})
     if s.status not in OPEN:
         raise ValidationError({"suggestion": f"This suggestion was already decided ({s.get_status_display().lower()})."})
     if decision == Judgement.Decision.ACCEPT and s.other_organisation_id:
