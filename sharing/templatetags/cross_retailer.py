@@ -11,14 +11,20 @@ from matching.cross import cross_card
 register = template.Library()
 
 
+def _is_card_of(value, suggestion) -> bool:
+    return isinstance(value, dict) and "request_url" in value and value.get("id") == suggestion.pk
+
+
 @register.simple_tag(takes_context=True)
-def cross_card_for(context, suggestion=None):
+def cross_card_for(context, suggestion=None, ready=None):
+    """`ready`: a card already computed by matching.cross for this suggestion (the review queue passes
+    its own), used as it is; anything else is ignored and the card computed here."""
     suggestion = suggestion or context.get("suggestion") or context.get("s")
     if suggestion is None or not getattr(suggestion, "other_organisation_id", None):
         return None
-    ready = getattr(suggestion, "xcard", None)
-    if ready is not None:
-        return ready
+    for candidate in (ready, getattr(suggestion, "xcard", None)):
+        if _is_card_of(candidate, suggestion):
+            return candidate
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     return cross_card(user=user, suggestion=suggestion) if user is not None else None

@@ -5,6 +5,7 @@ in the navigation badge and approves it; Acme's investigator can then open that 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from auror.celery import app as celery_app
 from sharing.models import DisclosureRequest
@@ -43,12 +44,19 @@ def test_disclosure_of_a_cross_retailer_match(page, new_page, browser_world, eag
     assert leaked(page) == []
     screenshot(page, "cross-held-card")
 
+    # The same card in the review queue.
+    page.goto(page.base_url + "/review/")
+    assert page.locator(f"#cross-{s.pk}").get_by_text("A possible match is held by another participant.").is_visible()
+    assert leaked(page) == []
+    screenshot(page, "cross-in-review-queue")
+    page.goto(page.base_url + "/sharing/matches/")
+
     # Request disclosure (the form is inside a <details>: no JavaScript needed).
     card.get_by_text("Request disclosure").click()
     card.get_by_label("Why do you need to see it?").fill(REASON)
     screenshot(page, "cross-request-form")
     card.get_by_role("button", name="Send request").click()
-    assert page.get_by_role("status").filter(has_text="Disclosure requested").is_visible()
+    expect(page.get_by_role("status").filter(has_text="Disclosure requested")).to_be_visible()
     assert page.get_by_text("Waiting for a decision").is_visible()
     assert leaked(page) == []
     assert page.get_by_text("Request disclosure").count() == 0
@@ -62,10 +70,10 @@ def test_disclosure_of_a_cross_retailer_match(page, new_page, browser_world, eag
     nav = b.get_by_role("navigation", name="Main")
     assert nav.locator(".nav-badge").inner_text().startswith("1")
     nav.get_by_role("link", name="Disclosures").click()
-    assert b.get_by_role("heading", name="Asked of your retailer").is_visible()
+    expect(b.get_by_role("heading", name="Asked of your retailer")).to_be_visible()
     screenshot(b, "cross-holder-list-phone")
     b.get_by_role("link", name="Decide").click()
-    assert b.get_by_text(REASON).is_visible()
+    expect(b.get_by_text(REASON)).to_be_visible()
     assert b.get_by_text("Jona Pereyra").is_visible()  # their own event's person
     assert "Jonah Pereira" not in b.content()  # Acme's side is Acme's
     assert no_sideways_scroll(b)
@@ -73,7 +81,7 @@ def test_disclosure_of_a_cross_retailer_match(page, new_page, browser_world, eag
     b.get_by_label("Approve: show them this one event").check()
     b.get_by_label("Reason").fill("Known to us at Newmarket; happy to help.")
     b.get_by_role("button", name="Record decision").click()
-    assert b.get_by_role("status").filter(has_text="Approved").is_visible()
+    expect(b.get_by_role("status").filter(has_text="Approved")).to_be_visible()
     assert b.locator(".nav-badge").count() == 0
     dr = DisclosureRequest.objects.get()
     assert dr.status == "approved"
@@ -84,7 +92,7 @@ def test_disclosure_of_a_cross_retailer_match(page, new_page, browser_world, eag
     assert "B-Mart" in other.inner_text() and "Jona Pereyra" in other.inner_text()
     screenshot(page, "cross-disclosed-card")
     other.get_by_role("link", name=str(bmart_event)).click()
-    assert page.get_by_role("heading", name="Theft at B-Mart Newmarket").is_visible()
+    expect(page.get_by_role("heading", name="Theft at B-Mart Newmarket")).to_be_visible()
     screenshot(page, "cross-disclosed-event")
 
 
@@ -101,19 +109,20 @@ def test_agreement_between_two_retailers(page, new_page, browser_world, event_fa
     page.get_by_label("Regions").fill("AKL, Auckland!")
     page.get_by_role("button", name="Propose agreement").click()
     alert = page.get_by_role("alert")  # no retailer chosen, a bad region: both named
+    expect(alert).to_be_visible()
     assert "Retailer" in alert.inner_text() and "Regions" in alert.inner_text()
     screenshot(page, "sharing-propose-errors")
     page.get_by_label("Retailer").select_option(label="B-Mart")
     page.get_by_label("Regions").fill("AKL")
     page.get_by_role("button", name="Propose agreement").click()
-    assert page.get_by_role("status").filter(has_text="Agreement proposed to B-Mart").is_visible()
+    expect(page.get_by_role("status").filter(has_text="Agreement proposed to B-Mart")).to_be_visible()
     screenshot(page, "sharing-proposed")
 
     b = new_page(phone=True)
     sign_in_verified(b, w.other_admin)
     b.goto(b.base_url + "/sharing/agreements/")
     b.get_by_role("button", name="Accept agreement with Acme Stores").click()
-    assert b.get_by_role("status").filter(has_text="in force now").is_visible()
+    expect(b.get_by_role("status").filter(has_text="in force now")).to_be_visible()
     assert no_sideways_scroll(b)
     screenshot(b, "sharing-accepted-phone")
     assert Agreement.objects.get().status == "active"
@@ -122,6 +131,6 @@ def test_agreement_between_two_retailers(page, new_page, browser_world, event_fa
     assert page.goto(page.base_url + f"/events/{bmart_event.pk}/").status == 200
     page.goto(page.base_url + "/sharing/agreements/")
     page.get_by_role("button", name="End agreement with B-Mart").click()
-    assert page.get_by_role("status").filter(has_text="ended").is_visible()
+    expect(page.get_by_role("status").filter(has_text="ended")).to_be_visible()
     screenshot(page, "sharing-ended")
     assert page.goto(page.base_url + f"/events/{bmart_event.pk}/").status == 404

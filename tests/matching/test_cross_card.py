@@ -153,3 +153,25 @@ def test_viewing_a_cross_match_is_audited(world, as_user):  # noqa: F811
     as_user(world.investigator).get(f"/sharing/matches/{s.pk}/")
     row = AuditEntry.objects.get(action="suggestion.view", object_id=str(s.pk))
     assert row.organisation_id == world.acme.pk and row.actor_id == world.investigator.pk
+
+
+def test_the_review_queue_shows_the_card_and_a_request_goes_back_to_it(world, as_user):  # noqa: F811
+    from sharing.models import DisclosureRequest
+
+    _, _, s = cross_pair(world)
+    c = as_user(world.investigator)
+    r = c.get("/review/")
+    html = r.content.decode()
+    assert f'id="cross-{s.pk}"' in html and "A possible match is held by another participant." in html
+    assert "name: sounds alike" in html and "Request disclosure" in html
+    assert_nothing_of_bmart(html)
+    r = c.post(f"/sharing/matches/{s.pk}/disclose/", {"reason": "Seen at our store", "next": "/review/"})
+    assert r.status_code == 302 and r["Location"] == "/review/"
+    assert DisclosureRequest.objects.filter(suggestion=s, status="pending").exists()
+    assert "Waiting for a decision" in c.get("/review/").content.decode()
+    # An outside address is never followed (a new request after a decline).
+    from sharing.services import disclosure_decline
+
+    disclosure_decline(actor=world.other_investigator, request=DisclosureRequest.objects.get(), reason="Not yet")
+    r = c.post(f"/sharing/matches/{s.pk}/disclose/", {"reason": "again", "next": "https://evil.example/"})
+    assert r.status_code == 302 and r["Location"] == f"/sharing/matches/{s.pk}/"
