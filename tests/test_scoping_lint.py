@@ -6,7 +6,7 @@ function whose name starts with `dangerously_`, so every use stands out in revie
 `get_object_or_404(Model, ...)` / `get_list_or_404(Model, ...)` on a tenant-owned model is refused: it
 would look the id up across every tenant; pass it a `visible_to(...)` queryset instead.
 
-Modules checked: every `views*.py`, `api*.py` and `selectors.py` (and `views/`, `api/`, `selectors/`
+Modules checked: every `views*.py`, `api*.py` and `selectors*.py` (and `views/`, `api/`, `selectors/`
 packages) of the apps below.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("accounts", "events", "evidence", "profiles", "matching", "sharing", "lpr", "audit")
+APPS = ("accounts", "events", "evidence", "profiles", "matching", "sharing", "lpr", "audit", "guardrails")
 ALLOWED_MANAGER_METHODS = frozenset({"visible_to", "none"})
 BYPASS = "unscoped"
 BYPASS_FUNCTION_PREFIX = "dangerously_"
@@ -33,6 +33,23 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {
     ("events/selectors.py", "event_history", "objects.unscoped"):
         "an event's change history, shown to whoever may change the event (checked just before); "
         "to be renamed dangerously_* or moved behind a rule by the events app's owner",
+    # Rows of models without a rule of their own (people, products, vehicles of events; profile
+    # members), looked up by ids taken from rows already scoped; and re-reads by the pk of an object
+    # the scoped lookup just returned. Safe as written today, but nothing stops the next edit from
+    # passing an id that did not come from a scoped row: to be moved behind visible_to (or a
+    # dangerously_* helper) by their owners.
+    ("matching/selectors_review.py", "_people", "objects.filter"): "EventPerson/Product/Vehicle by scoped ids",
+    ("matching/selectors_review.py", "review_cards", "objects.filter"): "ProfileMember by scoped person ids",
+    ("matching/selectors_review.py", "undoable", "objects.filter"): "Judgement by suggestion ids of scoped rows",
+    ("profiles/selectors.py", "profile_page", "objects.filter"): "Event, ProfileMember, EventVehicle by scoped ids",
+    ("profiles/selectors.py", "vehicle_page", "objects.filter"): "ProfileMember, EventVehicle by scoped events",
+    ("profiles/selectors.py", "group_page", "objects.filter"): "ProfileMember by scoped profiles",
+    ("profiles/views.py", "ProfileSplitView.post", "objects.filter"): "ProfileMember, Profile of a scoped profile",
+    ("sharing/api.py", "CrossMatchViewSet.disclosure_request", "objects.filter"): "DisclosureRequest by the pk just made",
+    ("sharing/api.py", "DisclosureRequestViewSet.list", "objects.filter"): "DisclosureRequest by pks of a scoped page",
+    ("sharing/api.py", "DisclosureRequestViewSet.retrieve", "objects.filter"): "DisclosureRequest by a scoped pk",
+    ("sharing/api.py", "DisclosureRequestViewSet.decision", "objects.filter"): "DisclosureRequest by a scoped pk",
+    ("sharing/views.py", "DisclosureDetailView._render", "objects.filter"): "DisclosureRequest by a scoped pk",
 }
 
 
@@ -58,7 +75,7 @@ def checked_modules(root: Path = ROOT) -> list[Path]:
         base = root / app
         if not base.is_dir():
             continue
-        for pattern in ("views*.py", "api*.py", "selectors.py", "views/**/*.py", "api/**/*.py",
+        for pattern in ("views*.py", "api*.py", "selectors*.py", "views/**/*.py", "api/**/*.py",
                         "selectors/**/*.py"):
             found.update(p for p in base.glob(pattern) if p.is_file())
     return sorted(found)
