@@ -37,7 +37,7 @@ FEATURE_LABELS = {
 LEVEL_TEXT = {
     ("name", "exact"): "same name", ("name", "phonetic"): "sounds alike", ("name", "fuzzy"): "spelled alike",
     ("name", "family"): "same family name", ("name", "single"): "same first name or alias",
-    ("plate", "exact"): "same plate", ("plate", "ocr"): "same but for camera-confused characters",
+    ("plate", "exact"): "same plate", ("plate", "ocr"): "OCR look-alike",
     ("mark", "strong"): "same mark, same place", ("mark", "some"): "similar mark",
     ("age", "adjacent"): "next band", ("height", "close"): "within 5 cm", ("height", "near"): "within 12 cm",
     ("clothing", "some"): "partly similar", ("sku", "same_store"): "same product, same store",
