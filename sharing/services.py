@@ -134,12 +134,19 @@ def agreement_revoke(*, actor: User, agreement: Agreement) -> Agreement:
 # --- Disclosure requests --------------------------------------------------------------------------
 
 
-def _clean_reason(reason: str, field: str = "reason", *, required: bool = True) -> str:
+def _clean_reason(reason: str, field: str = "reason", *, required: bool = True, organisation=None) -> str:
+    """A short free-text reason, read by the other retailer: guarded like every free-text field
+    (no sensitive characteristics, DESIGN.md rule 4)."""
+    from guardrails.checker import check_text
+
     text = " ".join((reason or "").split())
     if required and not text:
         raise ValidationError({field: "Say why, in a few words."})
     if len(text) > 500:
         raise ValidationError({field: f"At most 500 characters (this is {len(text)})."})
+    findings = check_text(text, organisation=organisation)
+    if findings:
+        raise ValidationError({field: [f.message for f in findings]})
     return text
 
 
@@ -153,7 +160,7 @@ def disclosure_request_create(*, actor: User, suggestion: Suggestion, reason: st
          .select_related("organisation", "other_organisation", "target_person__event").first())
     if s is None:
         raise PermissionDenied("No such cross-retailer suggestion.")
-    text = _clean_reason(reason)
+    text = _clean_reason(reason, organisation=s.organisation)
     if s.status == Suggestion.Status.SUPERSEDED:
         raise ValidationError({"suggestion": "This suggestion is out of date: the matcher no longer proposes it."})
     if not (s.organisation.ctd_opt_in and s.other_organisation.ctd_opt_in and s.other_organisation.is_active):
@@ -205,7 +212,7 @@ def disclosure_approve(*, actor: User, request: DisclosureRequest, reason: str =
     (DISCLOSURE_EXPIRY_DAYS unless chosen). From then the access policy lets its investigators and
     admins see that event, and only that one."""
     dr = _locked_request(actor, request)
-    text = _clean_reason(reason, required=False)
+    text = _clean_reason(reason, required=False, organisation=actor.organisation)
     days = settings.DISCLOSURE_EXPIRY_DAYS if days is None else days
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DISCLOSURE_DAYS:
         raise ValidationError({"days": f"A whole number of days from 1 to {MAX_DISCLOSURE_DAYS}."})
@@ -225,7 +232,7 @@ def disclosure_approve(*, actor: User, request: DisclosureRequest, reason: str =
 def disclosure_decline(*, actor: User, request: DisclosureRequest, reason: str) -> DisclosureRequest:
     """The holder's investigator declines, saying why (the requester reads the reason, not who)."""
     dr = _locked_request(actor, request)
-    text = _clean_reason(reason)
+    text = _clean_reason(reason, organisation=actor.organisation)
     dr.status, dr.decided_by, dr.decided_at, dr.decision_reason = (
         DisclosureRequest.Status.DECLINED, actor, timezone.now(), text)
     dr.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])

@@ -260,3 +260,17 @@ def test_api_flow(world, as_user, pair):
     card = acme.get(f"/api/v1/cross-matches/{s.pk}/").json()
     assert card["other"]["person"] == "Jona Pereyra" and card["held_by_other_participant"] is False
     assert acme.put(f"/api/v1/disclosure-requests/{body['id']}/", {}).status_code == 405
+
+
+def test_reasons_are_guarded_against_sensitive_characteristics(world, as_user, pair):
+    _, _, s = pair
+    r = ask(as_user(world.investigator), s, reason="A black guy was seen with the same van")
+    assert r.status_code == 400
+    assert "skin" in " ".join(r.context["request_form"].errors["reason"])
+    assert not DisclosureRequest.objects.exists()
+    ask(as_user(world.investigator), s)
+    dr = DisclosureRequest.objects.get()
+    r = decide(as_user(world.other_investigator), dr, "decline", "He is a black guy we know")
+    assert r.status_code == 400 and "reason" in r.context["form"].errors
+    dr.refresh_from_db()
+    assert dr.status == "pending"
