@@ -66,6 +66,20 @@ def problem_details_handler(exc, context):
     return response
 
 
+def not_found(request, exception=None):
+    """The site's 404 page (settings: urls.handler404). Under /api/ a URL that matches no route is a
+    problem details 404 too, like every other API error; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"type": "about:blank", "title": "Not found", "status": 404,
+                             "detail": "No API endpoint at this URL."},
+                            status=404, content_type="application/problem+json")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
 # --- OpenAPI ------------------------------------------------------------------------------------
 # Registered on import; this module is imported whenever DRF's generic views are (the pagination
 # class above is named in settings), so the schema generator always knows the scheme.

@@ -25,3 +25,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),
 ]
+
+handler404 = "auror.rest.not_found"  # problem details under /api/

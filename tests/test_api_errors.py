@@ -171,3 +171,10 @@ def test_the_browsable_docs_load_nothing_from_the_internet(world, client):
     assert asset.status_code == 200
     body = b"".join(asset.streaming_content) if asset.streaming else asset.content
     assert b"SwaggerUIBundle" in body
+
+
+def test_404_for_a_url_that_is_no_endpoint(world, client):
+    body = problem(bearer(world.investigator).get("/api/v1/no-such-thing/"), 404)
+    assert body["detail"] == "No API endpoint at this URL."
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
