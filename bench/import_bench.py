@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,12 +27,20 @@ GATE = 500.0
 
 
 def run_import(slug: str, path: Path, extra: list[str]) -> tuple[float, str]:
+    """(wall seconds, the command's summary); prints the machine's load and the command's own CPU
+    time too, since on a shared machine the wall time says as much about the neighbours."""
     cmd = [sys.executable, "manage.py", "import_events", "--org", slug, str(path), *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"import failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"  load average {load:.1f} → {os.getloadavg()[0]:.1f}; import_events CPU {cpu:.1f}s "
+          f"({cpu / elapsed:.0%} of one core over the run)")
     return elapsed, proc.stdout.strip()
 
 
