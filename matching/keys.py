@@ -14,18 +14,22 @@ def _day(rec: PersonRecord) -> int:
 
 def keys_for(rec: PersonRecord, *, sku_window_days: int = 14) -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
-    for given, family in rec.full_names:
-        pg, pf = n.phonetic(given), n.phonetic(family)
+    for nf in rec.names:
         # Order-insensitive, so "Smith John" typed surname-first still meets "John Smith".
-        keys.add((KeyKind.NAME, "|".join(sorted((pg, pf)))[:64]))
-        keys.add((KeyKind.NAME_TOKEN, f"f:{pf}"[:64]))
-    for single in rec.single_names:
+        keys.add((KeyKind.NAME, nf.key[:64]))
+        keys.add((KeyKind.NAME_TOKEN, f"f:{nf.pf}"[:64]))
+        # A misspelling changes one part's sound, rarely the first letter of the other part.
+        keys.add((KeyKind.NAME_TOKEN, f"fi:{nf.pf}:{nf.given[:1]}"[:64]))
+        keys.add((KeyKind.NAME_TOKEN, f"gi:{nf.pg}:{nf.family[:1]}"[:64]))
+    for single in rec.single_names | {nf.given for nf in rec.names}:
         if len(single) > 2:
             keys.add((KeyKind.NAME_TOKEN, f"s:{n.phonetic(single)}"[:64]))
     for folded in rec.plates:
         keys.add((KeyKind.PLATE, folded[:64]))
+        for mask in n.plate_masks(folded):  # one misread character
+            keys.add((KeyKind.PLATE, mask[:64]))
     for mark in rec.marks:
-        if mark.count(":") == 1:  # type:object, e.g. tattoo:star
+        if mark.count(":") == 1 or "@" in mark:  # type:object (tattoo:star) or type@place (scar@chin)
             keys.add((KeyKind.MARK, mark[:64]))
     if rec.skus:
         day, w = _day(rec), max(1, sku_window_days)

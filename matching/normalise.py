@@ -68,10 +68,24 @@ def ocr_fold_plate(plate: str) -> str:
     return normalise_plate(plate).translate(_OCR_FOLD)
 
 
+def plate_masks(folded: str) -> list[str]:
+    """The plate with each character in turn masked: two plates one misread character apart share one."""
+    if len(folded) < 4:
+        return []
+    return [f"~{folded[:i]}?{folded[i + 1:]}" for i in range(len(folded))]
+
+
+def plate_near_key(a: str, b: str) -> str:
+    """The mask two folded plates one character apart share."""
+    i = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+    return f"~{a[:i]}?{a[i + 1:]}"
+
+
 MARK_TYPES = {
-    "tattoo": "tattoo", "tattoos": "tattoo", "tat": "tattoo", "tats": "tattoo", "tatt": "tattoo", "ink": "tattoo",
-    "scar": "scar", "scars": "scar", "scarred": "scar",
-    "piercing": "piercing", "pierced": "piercing", "stud": "piercing", "ring": "piercing",
+    "tattoo": "tattoo", "tattoos": "tattoo", "tattooed": "tattoo", "tat": "tattoo", "tats": "tattoo", "tatt": "tattoo",
+    "ink": "tattoo", "inked": "tattoo", "moko": "tattoo",
+    "scar": "scar", "scars": "scar", "scarred": "scar", "scarring": "scar",
+    "piercing": "piercing", "piercings": "piercing", "pierced": "piercing", "stud": "piercing", "ring": "piercing",
     "birthmark": "birthmark", "mole": "mole", "burn": "burn", "missing": "missing",
     "limp": "limp", "cast": "cast", "brace": "brace",
 }

@@ -6,8 +6,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from events.models import EventPerson, EventProduct, EventVehicle
+from django.db import connection
+
 from matching import normalise as n
+
+
+@dataclass(frozen=True)
+class NameForm:
+    """A full name ready to compare: parts, their phonetic codes, an order-insensitive key."""
+
+    given: str
+    family: str
+    pg: str
+    pf: str
+    key: str  # sorted phonetic codes, the NAME blocking key
+    text: str
+
+    @classmethod
+    def of(cls, given: str, family: str) -> NameForm:
+        pg, pf = n.phonetic(given), n.phonetic(family)
+        return cls(given, family, pg, pf, "|".join(sorted((pg, pf))), f"{given} {family}")
 
 
 @dataclass
@@ -32,11 +50,20 @@ class PersonRecord:
     plates: dict[str, str] = field(default_factory=dict)  # OCR-folded → as typed (normalised)
     skus: set[str] = field(default_factory=set)
     profile_id: int | None = None
+    names: list[NameForm] = field(default_factory=list)  # full_names, ready to compare
+    age_index: int | None = None
+
+    def finish(self) -> PersonRecord:
+        self.names = [NameForm.of(g, f) for g, f in sorted(self.full_names)]
+        self.age_index = AGE_INDEX.get(self.age_band)
+        return self
 
     @property
     def has_identity(self) -> bool:
         return bool(self.full_names or self.single_names or self.marks or self.plates)
 
+
+AGE_INDEX = {b: i for i, b in enumerate(["0-13", "14-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"])}
 
 PERSON_FIELDS = (
     "id", "event_id", "role", "name", "aliases", "age_band", "gender", "height_cm", "build", "hair", "clothing",
@@ -45,28 +72,48 @@ PERSON_FIELDS = (
 )
 
 
+RECORDS_SQL = """
+SELECT p.id, p.event_id, p.role, p.name, p.aliases, p.age_band, p.gender, p.height_cm, p.build, p.hair, p.clothing,
+       p.marks, e.organisation_id, e.store_id, s.region, e.occurred_at, pm.profile_id,
+       (SELECT COUNT(*) FROM events_eventperson q WHERE q.event_id = p.event_id AND q.role = ANY(%(roles)s)) AS people
+FROM events_eventperson p
+JOIN events_event e ON e.id = p.event_id
+JOIN accounts_store s ON s.id = e.store_id
+LEFT JOIN profiles_profilemember pm ON pm.person_id = p.id
+WHERE p.id = ANY(%(ids)s)
+"""
+MATCHED = ["offender", "accomplice"]
+
+
 def load_records(person_ids) -> dict[int, PersonRecord]:
-    rows = list(EventPerson.objects.filter(id__in=list(person_ids)).values(*PERSON_FIELDS))
-    if not rows:
+    """Records of these people: three queries (people, their events' vehicles, their events' SKUs),
+    whatever their number. A vehicle counts for a person when linked to them, or when they were the
+    only offender of the event (counted in the database, so a record reads the same whichever batch
+    loads it)."""
+    ids = list(person_ids)
+    if not ids:
         return {}
-    event_ids = {r["event_id"] for r in rows}
-    plates_by_event: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
-    for v in EventVehicle.objects.filter(event_id__in=event_ids).exclude(plate_normalised="").values(
-        "event_id", "person_id", "plate_normalised"
-    ):
-        plates_by_event[v["event_id"]].append((v["person_id"], v["plate_normalised"]))
-    skus_by_event: dict[int, set[str]] = defaultdict(set)
-    for p in EventProduct.objects.filter(event_id__in=event_ids).exclude(sku="").values("event_id", "sku"):
-        skus_by_event[p["event_id"]].add(p["sku"])
-    offenders_per_event: dict[int, int] = defaultdict(int)
-    for r in rows:
-        offenders_per_event[r["event_id"]] += 1
+    with connection.cursor() as cur:
+        cur.execute(RECORDS_SQL, {"ids": ids, "roles": MATCHED})
+        rows = cur.fetchall()
+        if not rows:
+            return {}
+        event_ids = list({r[1] for r in rows})
+        cur.execute("SELECT event_id, person_id, plate_normalised FROM events_eventvehicle "
+                    "WHERE event_id = ANY(%s) AND plate_normalised <> '' ORDER BY id", [event_ids])
+        plates_by_event: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
+        for event_id, person_id, plate in cur.fetchall():
+            plates_by_event[event_id].append((person_id, plate))
+        cur.execute("SELECT event_id, sku FROM events_eventproduct WHERE event_id = ANY(%s) AND sku <> ''", [event_ids])
+        skus_by_event: dict[int, set[str]] = defaultdict(set)
+        for event_id, sku in cur.fetchall():
+            skus_by_event[event_id].add(sku)
     out = {}
-    for r in rows:
+    for row in rows:
+        r = dict(zip(PERSON_FIELDS, row[:-1], strict=True))
         rec = record_from_values(r)
         for person_id, plate in plates_by_event.get(r["event_id"], []):
-            # A vehicle counts for a person when linked to them, or when they were the only person.
-            if person_id == r["id"] or (person_id is None and offenders_per_event[r["event_id"]] == 1):
+            if person_id == r["id"] or (person_id is None and row[-1] == 1):
                 rec.plates[n.ocr_fold_plate(plate)] = plate
         rec.skus = skus_by_event.get(r["event_id"], set())
         out[rec.id] = rec
@@ -87,4 +134,4 @@ def record_from_values(r: dict) -> PersonRecord:
             rec.full_names.add(parts)
         else:
             rec.single_names.update(n.canonical_given(w) for w in n.words(text) if not w.isdigit())
-    return rec
+    return rec.finish()

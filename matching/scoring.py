@@ -12,59 +12,74 @@ from dataclasses import dataclass
 import jellyfish
 
 from matching import normalise as n
+from matching.models import KeyKind
 from matching.records import PersonRecord
 
 AGE_BANDS = ["0-13", "14-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 
 # Levels of each feature, most to least similar; "null" (a side is missing it) always weighs 0.
 LEVELS: dict[str, list[str]] = {
-    "name": ["exact", "phonetic", "fuzzy", "family", "single", "else"],
-    "plate": ["exact", "ocr", "else"],
-    "mark": ["strong", "some", "else"],
+    # exact: same given and family name (nicknames canonical); phonetic: they sound alike; fuzzy: spelled
+    # alike; partial: same family name, given names compatible (an initial, a shared start); family: same
+    # family name, given names that conflict; single: a shared given name or alias where one side has no
+    # full name.
+    "name": ["exact", "phonetic", "fuzzy", "partial", "family", "single", "else"],
+    "plate": ["exact", "ocr", "near", "else"],  # near: one character apart after OCR folding
+    # strong: same mark at the same place on the body; some: same mark; place: same kind of mark at the
+    # same place (a scar on the chin, a nose piercing).
+    "mark": ["strong", "some", "place", "else"],
     "age": ["same", "adjacent", "else"],
     "gender": ["same", "else"],
     "height": ["close", "near", "else"],
     "build": ["same", "else"],
     "hair": ["similar", "else"],
     "clothing": ["similar", "some", "else"],
-    "sku": ["same_store", "else"],
+    "sku": ["same", "else"],  # a product in common
     "place": ["same_store", "same_region", "else"],
     "time": ["week", "quarter", "else"],
 }
 # Levels whose u is replaced by the frequency of the agreeing value.
-TF_LEVELS = {("name", "exact"), ("name", "phonetic"), ("plate", "exact"), ("plate", "ocr"), ("mark", "strong"),
-             ("mark", "some")}
+TF_LEVELS = {("name", "exact"), ("name", "phonetic"), ("name", "single"),
+             ("plate", "exact"), ("plate", "ocr"), ("plate", "near"), ("mark", "strong"), ("mark", "some"),
+             ("mark", "place")}
 
 # Starting values before any estimation (and the fallback for a retailer with too little data).
 DEFAULT_M = {
-    "name": {"exact": 0.55, "phonetic": 0.2, "fuzzy": 0.1, "family": 0.05, "single": 0.05, "else": 0.05},
-    "plate": {"exact": 0.7, "ocr": 0.2, "else": 0.1},
-    "mark": {"strong": 0.5, "some": 0.3, "else": 0.2},
-    "age": {"same": 0.7, "adjacent": 0.25, "else": 0.05},
-    "gender": {"same": 0.97, "else": 0.03},
-    "height": {"close": 0.6, "near": 0.3, "else": 0.1},
-    "build": {"same": 0.75, "else": 0.25},
-    "hair": {"similar": 0.5, "else": 0.5},
-    "clothing": {"similar": 0.15, "some": 0.25, "else": 0.6},
-    "sku": {"same_store": 0.2, "else": 0.8},
-    "place": {"same_store": 0.45, "same_region": 0.4, "else": 0.15},
-    "time": {"week": 0.25, "quarter": 0.45, "else": 0.3},
+    "name": {"exact": 0.55, "phonetic": 0.08, "fuzzy": 0.08, "partial": 0.1, "family": 0.04, "single": 0.1,
+             "else": 0.05},
+    "plate": {"exact": 0.75, "ocr": 0.1, "near": 0.05, "else": 0.1},
+    "mark": {"strong": 0.3, "some": 0.3, "place": 0.15, "else": 0.25},
+    "age": {"same": 0.75, "adjacent": 0.22, "else": 0.03},
+    "gender": {"same": 0.98, "else": 0.02},
+    "height": {"close": 0.7, "near": 0.25, "else": 0.05},
+    "build": {"same": 0.8, "else": 0.2},
+    "hair": {"similar": 0.6, "else": 0.4},
+    "clothing": {"similar": 0.2, "some": 0.4, "else": 0.4},
+    "sku": {"same": 0.4, "else": 0.6},
+    "place": {"same_store": 0.4, "same_region": 0.5, "else": 0.1},
+    "time": {"week": 0.1, "quarter": 0.4, "else": 0.5},
 }
 DEFAULT_U = {
-    "name": {"exact": 0.001, "phonetic": 0.001, "fuzzy": 0.005, "family": 0.01, "single": 0.02, "else": 0.963},
-    "plate": {"exact": 0.001, "ocr": 0.001, "else": 0.998},
-    "mark": {"strong": 0.002, "some": 0.01, "else": 0.988},
-    "age": {"same": 0.2, "adjacent": 0.35, "else": 0.45},
+    "name": {"exact": 0.001, "phonetic": 0.0005, "fuzzy": 0.002, "partial": 0.005, "family": 0.02, "single": 0.02,
+             "else": 0.9515},
+    "plate": {"exact": 0.0005, "ocr": 0.0002, "near": 0.001, "else": 0.9983},
+    "mark": {"strong": 0.001, "some": 0.01, "place": 0.03, "else": 0.959},
+    "age": {"same": 0.25, "adjacent": 0.4, "else": 0.35},
     "gender": {"same": 0.6, "else": 0.4},
     "height": {"close": 0.3, "near": 0.35, "else": 0.35},
-    "build": {"same": 0.35, "else": 0.65},
-    "hair": {"similar": 0.2, "else": 0.8},
-    "clothing": {"similar": 0.05, "some": 0.2, "else": 0.75},
-    "sku": {"same_store": 0.01, "else": 0.99},
-    "place": {"same_store": 0.1, "same_region": 0.4, "else": 0.5},
-    "time": {"week": 0.05, "quarter": 0.3, "else": 0.65},
+    "build": {"same": 0.3, "else": 0.7},
+    "hair": {"similar": 0.1, "else": 0.9},
+    "clothing": {"similar": 0.05, "some": 0.3, "else": 0.65},
+    "sku": {"same": 0.15, "else": 0.85},
+    "place": {"same_store": 0.05, "same_region": 0.3, "else": 0.65},
+    "time": {"week": 0.01, "quarter": 0.12, "else": 0.87},
 }
-DEFAULT_PRIOR = 0.05  # P(same person) among blocked candidate pairs
+# The prior is the chance that two records picked at random are the same person. It falls as records
+# accumulate, so a retailer's weights store it as matches per record (other records of the same
+# person a record has, on average) and Params.for_population turns that into the prior for the
+# number of records there are now.
+DEFAULT_MATCHES_PER_RECORD = 1.0
+DEFAULT_PRIOR = 0.001
 TF_FLOOR = 1e-6
 # Term frequencies are shrunk toward the level's u by this many pseudo-records, so that a retailer
 # with a few dozen records doesn't read "2 of 40 share this name" as a common name.
@@ -74,9 +89,24 @@ TF_PSEUDO = 500
 @dataclass(frozen=True)
 class Level:
     feature: str
-    level: str  # a level of LEVELS[feature], or "null"
+    level: str  # a level of the model's feature, or "null"
     detail: str = ""
     tf_key: tuple[str, str] | None = None  # the blocking key whose frequency adjusts u
+
+
+@dataclass(frozen=True)
+class Model:
+    """A Fellegi–Sunter model: its features, each feature's levels (most to least similar), the
+    starting m and u, the prior, and the levels whose u a value's own frequency replaces. The same
+    machinery (Params, score, weights.em, weights.estimate_u) serves every model: the retail one
+    below and the FEBRL adapter (matching.febrl)."""
+
+    name: str
+    levels: dict[str, list[str]]
+    default_m: dict[str, dict[str, float]]
+    default_u: dict[str, dict[str, float]]
+    default_prior: float
+    tf_levels: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -84,11 +114,25 @@ class Params:
     m: dict[str, dict[str, float]]
     u: dict[str, dict[str, float]]
     prior: float
+    tf_levels: frozenset[tuple[str, str]] = frozenset()
+    # When set, the prior follows the number of records: matches_per_record / (records - 1).
+    matches_per_record: float | None = None
 
     @classmethod
-    def default(cls) -> Params:
-        return cls(m={f: dict(v) for f, v in DEFAULT_M.items()}, u={f: dict(v) for f, v in DEFAULT_U.items()},
-                   prior=DEFAULT_PRIOR)
+    def default(cls, model: Model | None = None) -> Params:
+        model = model or RETAIL
+        return cls(m={f: dict(v) for f, v in model.default_m.items()},
+                   u={f: dict(v) for f, v in model.default_u.items()},
+                   prior=model.default_prior, tf_levels=model.tf_levels,
+                   matches_per_record=DEFAULT_MATCHES_PER_RECORD if model is RETAIL else None)
+
+    def for_population(self, records: int) -> Params:
+        """These parameters with the prior for `records` records (unchanged without matches_per_record)."""
+        if self.matches_per_record is None:
+            return self
+        prior = min(0.5, max(1e-9, self.matches_per_record / max(1, records - 1)))
+        return Params(m=self.m, u=self.u, prior=prior, tf_levels=self.tf_levels,
+                      matches_per_record=self.matches_per_record)
 
     def weight(self, lv: Level, tf: dict[tuple[str, str], tuple[int, int]] | None = None) -> float:
         """log2(m/u). `tf` maps a blocking key to (other entities sharing the value, entities in all)."""
@@ -96,7 +140,7 @@ class Params:
             return 0.0
         m = self.m[lv.feature][lv.level]
         u = self.u[lv.feature][lv.level]
-        if tf is not None and lv.tf_key is not None and (lv.feature, lv.level) in TF_LEVELS and lv.tf_key in tf:
+        if tf is not None and lv.tf_key is not None and (lv.feature, lv.level) in self.tf_levels and lv.tf_key in tf:
             others, total = tf[lv.tf_key]
             u = max((others + TF_PSEUDO * u) / (total + TF_PSEUDO), TF_FLOOR)
         return math.log2(max(m, 1e-9) / max(u, 1e-9))
@@ -106,118 +150,6 @@ class Params:
         return math.log2(self.prior / (1 - self.prior))
 
 
-def _name_level(a: PersonRecord, b: PersonRecord) -> Level:
-    from matching.models import KeyKind
-
-    if a.full_names and b.full_names:
-        best = None
-        for ga, fa in a.full_names:
-            for gb, fb in b.full_names:
-                ka = "|".join(sorted((n.phonetic(ga), n.phonetic(fa))))
-                key = (KeyKind.NAME, ka)
-                if {ga, fa} == {gb, fb}:
-                    cand = (0, Level("name", "exact", f"{ga.title()} {fa.title()} = {gb.title()} {fb.title()}", key))
-                elif ka == "|".join(sorted((n.phonetic(gb), n.phonetic(fb)))):
-                    cand = (1, Level("name", "phonetic", f"{ga.title()} {fa.title()} ~ {gb.title()} {fb.title()} (sounds alike)", key))
-                elif jellyfish.jaro_winkler_similarity(f"{ga} {fa}", f"{gb} {fb}") >= 0.9:
-                    cand = (2, Level("name", "fuzzy", f"{ga.title()} {fa.title()} ≈ {gb.title()} {fb.title()} (spelling)"))
-                elif n.phonetic(fa) == n.phonetic(fb):
-                    cand = (3, Level("name", "family", f"same family name {fa.title()} / {fb.title()}",
-                                     (KeyKind.NAME_TOKEN, f"f:{n.phonetic(fa)}")))
-                else:
-                    cand = (5, Level("name", "else", f"{ga.title()} {fa.title()} ≠ {gb.title()} {fb.title()}"))
-                if best is None or cand[0] < best[0]:
-                    best = cand
-        return best[1]
-    a_all = a.single_names | {g for g, _ in a.full_names}
-    b_all = b.single_names | {g for g, _ in b.full_names}
-    if a_all and b_all:
-        shared = a_all & b_all
-        if shared:
-            return Level("name", "single", f"both called {sorted(shared)[0].title()}")
-        return Level("name", "else", "names differ")
-    return Level("name", "null")
-
-
-def _plate_level(a: PersonRecord, b: PersonRecord) -> Level:
-    from matching.models import KeyKind
-
-    if not a.plates or not b.plates:
-        return Level("plate", "null")
-    shared = set(a.plates) & set(b.plates)
-    if not shared:
-        return Level("plate", "else", f"{', '.join(a.plates.values())} ≠ {', '.join(b.plates.values())}")
-    folded = sorted(shared)[0]
-    pa, pb = a.plates[folded], b.plates[folded]
-    if pa == pb:
-        return Level("plate", "exact", f"{pa} = {pb}", (KeyKind.PLATE, folded))
-    return Level("plate", "ocr", f"{pa} = {pb} (OCR)", (KeyKind.PLATE, folded))
-
-
-def _mark_level(a: PersonRecord, b: PersonRecord) -> Level:
-    from matching.models import KeyKind
-
-    if not a.marks or not b.marks:
-        return Level("mark", "null")
-    shared = a.marks & b.marks
-    strong = sorted(m for m in shared if m.count(":") == 2)
-    some = sorted(m for m in shared if m.count(":") == 1)
-    if strong:
-        return Level("mark", "strong", strong[0].replace(":", " "), (KeyKind.MARK, strong[0].rsplit(":", 1)[0]))
-    if some:
-        return Level("mark", "some", some[0].replace(":", " "), (KeyKind.MARK, some[0]))
-    return Level("mark", "else", "marks differ")
-
-
-def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14) -> list[Level]:
-    out = [_name_level(a, b), _plate_level(a, b), _mark_level(a, b)]
-    if a.age_band and b.age_band:
-        ia, ib = AGE_BANDS.index(a.age_band), AGE_BANDS.index(b.age_band)
-        lvl = "same" if ia == ib else "adjacent" if abs(ia - ib) == 1 else "else"
-        out.append(Level("age", lvl, f"{a.age_band} / {b.age_band}"))
-    else:
-        out.append(Level("age", "null"))
-    if a.gender and b.gender and "unknown" not in (a.gender, b.gender):
-        out.append(Level("gender", "same" if a.gender == b.gender else "else", f"{a.gender} / {b.gender}"))
-    else:
-        out.append(Level("gender", "null"))
-    if a.height_cm and b.height_cm:
-        d = abs(a.height_cm - b.height_cm)
-        out.append(Level("height", "close" if d <= 5 else "near" if d <= 12 else "else", f"{a.height_cm} / {b.height_cm} cm"))
-    else:
-        out.append(Level("height", "null"))
-    if a.build and b.build:
-        out.append(Level("build", "same" if a.build == b.build else "else", f"{a.build} / {b.build}"))
-    else:
-        out.append(Level("build", "null"))
-    if a.hair and b.hair:
-        j = n.jaccard(a.hair, b.hair)
-        out.append(Level("hair", "similar" if j >= 0.5 else "else", f"{' '.join(sorted(a.hair))} / {' '.join(sorted(b.hair))}"))
-    else:
-        out.append(Level("hair", "null"))
-    if a.clothing and b.clothing:
-        j = n.jaccard(a.clothing, b.clothing)
-        lvl = "similar" if j >= 0.34 else "some" if j > 0 else "else"
-        shared = " ".join(sorted(a.clothing & b.clothing))
-        out.append(Level("clothing", lvl, f"shared: {shared}" if shared else "clothing differs"))
-    else:
-        out.append(Level("clothing", "null"))
-    days = abs((a.occurred_at - b.occurred_at).total_seconds()) / 86400
-    if a.skus and b.skus:
-        shared_skus = a.skus & b.skus
-        if shared_skus and a.store_id == b.store_id and days <= sku_window_days:
-            out.append(Level("sku", "same_store", f"SKU {sorted(shared_skus)[0]} at the same store {days:.0f} days apart"))
-        else:
-            out.append(Level("sku", "else"))
-    else:
-        out.append(Level("sku", "null"))
-    place = "same_store" if a.store_id == b.store_id else "same_region" if a.region == b.region else "else"
-    out.append(Level("place", place, {"same_store": "same store", "same_region": f"same region ({a.region})",
-                                      "else": f"{a.region} / {b.region}"}[place]))
-    out.append(Level("time", "week" if days <= 7 else "quarter" if days <= 92 else "else", f"{days:.0f} days apart"))
-    return out
-
-
 @dataclass
 class Scored:
     weight: float
@@ -225,7 +157,7 @@ class Scored:
     reasons: list[dict]
 
 
-def score(levels: list[Level], params: Params, tf: dict[tuple[str, str], float] | None = None) -> Scored:
+def score(levels: list[Level], params: Params, tf: dict[tuple[str, str], tuple[int, int]] | None = None) -> Scored:
     reasons = [{"feature": "prior", "weight": round(params.prior_weight, 3), "detail": "base rate among candidates"}]
     total = params.prior_weight
     for lv in levels:
@@ -236,3 +168,146 @@ def score(levels: list[Level], params: Params, tf: dict[tuple[str, str], float] 
         reasons.append({"feature": lv.feature, "level": lv.level, "weight": round(w, 3), "detail": lv.detail})
     probability = 1 / (1 + 2 ** (-total)) if total > -60 else 0.0
     return Scored(weight=total, probability=probability, reasons=reasons)
+
+
+def weight_only(levels: list[Level], params: Params, tf=None) -> float:
+    """The log-odds alone, without building the explanation (ranking many candidates)."""
+    total = params.prior_weight
+    for lv in levels:
+        if lv.level != "null":
+            total += params.weight(lv, tf)
+    return total
+
+
+# --- The retail model: people described in events ---------------------------------------------------
+
+RETAIL = Model("retail", LEVELS, DEFAULT_M, DEFAULT_U, DEFAULT_PRIOR, frozenset(TF_LEVELS))
+
+
+def _given_compatible(x: str, y: str) -> bool:
+    """An initial and the name it starts, or names sharing their first three letters (Jonno, John)."""
+    if len(x) == 1 or len(y) == 1:
+        return x[0] == y[0]
+    return x[:3] == y[:3]
+
+
+def _name_level(a: PersonRecord, b: PersonRecord) -> Level:
+    if a.names and b.names:
+        best_rank, best = 99, None
+        for x in a.names:
+            for y in b.names:
+                if (x.given == y.given and x.family == y.family) or (x.given == y.family and x.family == y.given):
+                    return Level("name", "exact", f"{x.text.title()} = {y.text.title()}", (KeyKind.NAME, x.key))
+                if x.key == y.key:
+                    rank, lv = 1, Level("name", "phonetic", f"{x.text.title()} ~ {y.text.title()} (sounds alike)",
+                                        (KeyKind.NAME, x.key))
+                elif best_rank > 2 and jellyfish.jaro_winkler_similarity(x.text, y.text) >= 0.9:
+                    rank, lv = 2, Level("name", "fuzzy", f"{x.text.title()} ≈ {y.text.title()} (spelling)")
+                elif x.pf == y.pf or (len(x.family) > 3 and len(y.family) > 3
+                                      and jellyfish.damerau_levenshtein_distance(x.family, y.family) <= 1):
+                    if _given_compatible(x.given, y.given):
+                        rank, lv = 3, Level("name", "partial", f"{x.text.title()} / {y.text.title()} (same family name, "
+                                                               "given names compatible)")
+                    else:
+                        rank, lv = 4, Level("name", "family", f"same family name {x.family.title()} / "
+                                                              f"{y.family.title()}")
+                else:
+                    rank, lv = 6, Level("name", "else", f"{x.text.title()} ≠ {y.text.title()}")
+                if rank < best_rank:
+                    best_rank, best = rank, lv
+        return best
+    a_all = a.single_names | {nf.given for nf in a.names}
+    b_all = b.single_names | {nf.given for nf in b.names}
+    if a_all and b_all:
+        shared = sorted(a_all & b_all)
+        if shared:
+            return Level("name", "single", f"both called {shared[0].title()}",
+                         (KeyKind.NAME_TOKEN, f"s:{n.phonetic(shared[0])}"))
+        return Level("name", "else", "names differ")
+    return Level("name", "null")
+
+
+def _plate_level(a: PersonRecord, b: PersonRecord) -> Level:
+    if not a.plates or not b.plates:
+        return Level("plate", "null")
+    shared = sorted(set(a.plates) & set(b.plates))
+    if shared:
+        folded = shared[0]
+        pa, pb = a.plates[folded], b.plates[folded]
+        if pa == pb:
+            return Level("plate", "exact", f"{pa} = {pb}", (KeyKind.PLATE, folded))
+        return Level("plate", "ocr", f"{pa} = {pb} (OCR)", (KeyKind.PLATE, folded))
+    for fa, pa in sorted(a.plates.items()):
+        for fb, pb in sorted(b.plates.items()):
+            if len(fa) == len(fb) and sum(1 for x, y in zip(fa, fb, strict=True) if x != y) == 1:
+                return Level("plate", "near", f"{pa} ~ {pb} (one character apart)",
+                             (KeyKind.PLATE, n.plate_near_key(fa, fb)))
+    return Level("plate", "else", f"{', '.join(sorted(a.plates.values()))} ≠ {', '.join(sorted(b.plates.values()))}")
+
+
+def _mark_level(a: PersonRecord, b: PersonRecord) -> Level:
+    if not a.marks or not b.marks:
+        return Level("mark", "null")
+    shared = a.marks & b.marks
+    if not shared:
+        return Level("mark", "else", "marks differ")
+    strong = sorted(m for m in shared if m.count(":") == 2)
+    if strong:
+        return Level("mark", "strong", strong[0].replace(":", " "), (KeyKind.MARK, strong[0].rsplit(":", 1)[0]))
+    some = sorted(m for m in shared if m.count(":") == 1)
+    if some:
+        return Level("mark", "some", some[0].replace(":", " "), (KeyKind.MARK, some[0]))
+    place = sorted(m for m in shared if "@" in m)
+    if place:
+        return Level("mark", "place", place[0].replace("@", " on the "), (KeyKind.MARK, place[0]))
+    return Level("mark", "else", "marks differ")
+
+
+_PLACE_DETAIL = {"same_store": "same store", "same_region": "same region"}
+
+
+def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14) -> list[Level]:
+    out = [_name_level(a, b), _plate_level(a, b), _mark_level(a, b)]
+    if a.age_index is not None and b.age_index is not None:
+        d = abs(a.age_index - b.age_index)
+        out.append(Level("age", "same" if d == 0 else "adjacent" if d == 1 else "else", f"{a.age_band} / {b.age_band}"))
+    else:
+        out.append(Level("age", "null"))
+    if a.gender and b.gender and a.gender != "unknown" and b.gender != "unknown":
+        out.append(Level("gender", "same" if a.gender == b.gender else "else", f"{a.gender} / {b.gender}"))
+    else:
+        out.append(Level("gender", "null"))
+    if a.height_cm and b.height_cm:
+        d = abs(a.height_cm - b.height_cm)
+        out.append(Level("height", "close" if d <= 5 else "near" if d <= 12 else "else",
+                         f"{a.height_cm} / {b.height_cm} cm"))
+    else:
+        out.append(Level("height", "null"))
+    if a.build and b.build:
+        out.append(Level("build", "same" if a.build == b.build else "else", f"{a.build} / {b.build}"))
+    else:
+        out.append(Level("build", "null"))
+    if a.hair and b.hair:
+        j = n.jaccard(a.hair, b.hair)
+        out.append(Level("hair", "similar" if j >= 0.5 else "else",
+                         f"{' '.join(sorted(a.hair))} / {' '.join(sorted(b.hair))}"))
+    else:
+        out.append(Level("hair", "null"))
+    if a.clothing and b.clothing:
+        inter = a.clothing & b.clothing
+        j = len(inter) / len(a.clothing | b.clothing)
+        lvl = "similar" if j >= 0.34 else "some" if inter else "else"
+        out.append(Level("clothing", lvl, f"shared: {' '.join(sorted(inter))}" if inter else "clothing differs"))
+    else:
+        out.append(Level("clothing", "null"))
+    days = abs((a.occurred_at - b.occurred_at).total_seconds()) / 86400
+    if a.skus and b.skus:
+        shared_skus = a.skus & b.skus
+        out.append(Level("sku", "same", f"SKU {sorted(shared_skus)[0]} taken both times") if shared_skus
+                   else Level("sku", "else"))
+    else:
+        out.append(Level("sku", "null"))
+    place = "same_store" if a.store_id == b.store_id else "same_region" if a.region == b.region else "else"
+    out.append(Level("place", place, _PLACE_DETAIL.get(place) or f"{a.region} / {b.region}"))
+    out.append(Level("time", "week" if days <= 7 else "quarter" if days <= 92 else "else", f"{days:.0f} days apart"))
+    return out

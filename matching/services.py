@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 
 from events.models import Event
-from matching.engine import mark_stale, run_match_state
+from matching.engine import mark_stale
 from matching.models import MatchState
 
 
@@ -34,25 +34,62 @@ def events_changed(*, organisation_id: int, event_ids: list[int]) -> None:
     transaction.on_commit(lambda ids=tuple(event_ids): [match_event.delay(pk) for pk in ids])
 
 
-def rematch_organisation(*, organisation_id: int, progress=None) -> int:
-    """Run every pending or stale matching job of the organisation to completion, in this process."""
-    with connection.cursor() as cur:  # events recorded before matching existed get a state
+REMATCH_BATCH = 500
+
+
+def rematch_organisation(*, organisation_id: int, progress=None, estimate: bool = False,
+                         batch: int = REMATCH_BATCH) -> int:
+    """Run every pending or stale matching job of the organisation to completion, in this process.
+
+    First the blocking keys of every pending event are stored, so that each event then meets every
+    other whatever the order; with `estimate`, the feature weights are estimated from those
+    (matching.weights); then the suggestions are computed a batch of events at a time, each batch
+    one transaction holding its events' MatchState rows (a kill loses nothing: they stay pending).
+    Idempotent: a second run finds nothing pending."""
+    from matching.engine import index_pending, run_match_states
+
+    rematch_states(organisation_id)
+    todo = pending_events(organisation_id)
+    for i in range(0, len(todo), batch):
+        index_pending(todo[i:i + batch])
+    if estimate:
+        from matching.weights import estimate_weights
+
+        estimate_weights(organisation_id)
+    done = 0
+    for i in range(0, len(todo), batch):
+        done += len(run_match_states(todo[i:i + batch]))
+        if progress:
+            progress(min(i + batch, len(todo)), len(todo))
+    return done
+
+
+def index_organisation(*, organisation_id: int, batch: int = REMATCH_BATCH) -> int:
+    """Store the blocking keys of the organisation's pending events (rematch's first phase alone; a
+    benchmark runs it for every retailer first, so that each one's rematch meets the others')."""
+    from matching.engine import index_pending
+
+    rematch_states(organisation_id)
+    todo = pending_events(organisation_id)
+    return sum(index_pending(todo[i:i + batch]) for i in range(0, len(todo), batch))
+
+
+def rematch_states(organisation_id: int) -> None:
+    """Events recorded before matching existed (or loaded in bulk) get a pending MatchState."""
+    with connection.cursor() as cur:
         cur.execute(
             """INSERT INTO matching_matchstate (event_id, organisation_id, status, version, done_version, updated_at)
                SELECT e.id, e.organisation_id, 'pending', 1, 0, now() FROM events_event e
                WHERE e.organisation_id = %s AND NOT EXISTS (SELECT 1 FROM matching_matchstate m WHERE m.event_id = e.id)""",
             [organisation_id],
         )
-    todo = list(
+
+
+def pending_events(organisation_id: int) -> list[int]:
+    """The organisation's events whose suggestions are not up to date, oldest first."""
+    return list(
         MatchState.objects.filter(organisation_id=organisation_id)
         .exclude(status=MatchState.Status.DONE)
         .order_by("event__occurred_at", "event_id")
         .values_list("event_id", flat=True)
     )
-    done = 0
-    for i, event_id in enumerate(todo):
-        if run_match_state(event_id):
-            done += 1
-        if progress and (i + 1) % 1000 == 0:
-            progress(i + 1, len(todo))
-    return done

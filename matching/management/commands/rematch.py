@@ -9,18 +9,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True, help="organisation slug")
-        parser.add_argument("--estimate", action="store_true", help="re-estimate the feature weights first")
+        parser.add_argument("--estimate", action="store_true", help="re-estimate the feature weights (after storing the blocking keys, before suggesting)")
 
     def handle(self, *args, org, estimate, **options):
         organisation = Organisation.objects.unscoped().filter(slug=org).first()
         if organisation is None:
             raise CommandError(f"--org: no organisation with slug {org!r}")
-        if estimate:
-            from matching.weights import estimate_weights
-
-            estimate_weights(organisation.pk)
         done = rematch_organisation(
-            organisation_id=organisation.pk,
+            organisation_id=organisation.pk, estimate=estimate,
             progress=lambda i, n: self.stderr.write(f"{i}/{n} events"),
         )
         self.stdout.write(f"rematch {org}: {done} events matched")
