@@ -16,7 +16,8 @@ from auror import access
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product, normalise_plate
 from evidence.services import evidence_purge_for_event
 from matching import services as matching_services
-from profiles.services import vehicles_upsert_for_event
+from profiles.models import ProfileMember
+from profiles.services import profiles_after_event_delete, vehicles_upsert_for_event
 
 
 def _snapshot(event: Event) -> dict[str, Any]:
@@ -177,4 +178,6 @@ def event_delete(*, actor, event: Event) -> None:
     audit_record(action="event.delete", actor=actor, organisation_id=event.organisation_id, obj=event,
                  detail={"before": before})
     evidence_purge_for_event(event=event)  # files and thumbnails leave storage once this commits
+    profile_ids = list(ProfileMember.objects.filter(person__event=event).values_list("profile_id", flat=True))
     event.delete()
+    profiles_after_event_delete(actor=actor, profile_ids=profile_ids)

@@ -103,8 +103,10 @@ class Judgement(models.Model):
 
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="judgements")
     suggestion = models.ForeignKey(Suggestion, on_delete=models.SET_NULL, null=True, blank=True, related_name="judgements")
-    person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="+")
-    target_person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # Judgements outlive the people they were about: deleting an event (self-remediation, retention)
+    # must not erase the record of who decided what, nor the profile rows other people hold by it.
+    person = models.ForeignKey("events.EventPerson", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    target_person = models.ForeignKey("events.EventPerson", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     target_profile = models.ForeignKey("profiles.Profile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     decision = models.CharField(max_length=8, choices=Decision.choices)
     reason = models.CharField(max_length=500, blank=True)

@@ -21,15 +21,14 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.models import Role
 from audit.services import audit_record
 from auror import access
-from events.models import Event, EventPerson, EventVehicle
+from events.models import Event, EventPerson
 from matching.models import Judgement, RejectedPair
-from profiles.models import OffenderGroup, Profile, ProfileHistory, ProfileMember, Vehicle
+from profiles.models import OffenderGroup, Profile, ProfileHistory, ProfileMember
 
 INVESTIGATING_ROLES = frozenset({Role.INVESTIGATOR, Role.RETAILER_ADMIN})
 
@@ -466,24 +465,52 @@ def profile_split(*, actor, profile: Profile, person_ids: Iterable[int], reason:
 # --- Vehicles ------------------------------------------------------------------------------------
 
 
-def vehicles_upsert_for_event(*, event: Event) -> list[Vehicle]:
+VEHICLE_UPSERT_SQL = """
+WITH plates AS (
+    SELECT DISTINCT plate_normalised FROM events_eventvehicle WHERE event_id = %(event)s AND plate_normalised <> ''
+), seen AS (
+    SELECT ev.plate_normalised,
+           COUNT(DISTINCT ev.event_id) AS events,
+           MAX(e.occurred_at) AS last_seen,
+           (ARRAY_AGG(ev.make ORDER BY e.occurred_at DESC) FILTER (WHERE ev.make <> ''))[1] AS make,
+           (ARRAY_AGG(ev.model ORDER BY e.occurred_at DESC) FILTER (WHERE ev.model <> ''))[1] AS model,
+           (ARRAY_AGG(ev.colour ORDER BY e.occurred_at DESC) FILTER (WHERE ev.colour <> ''))[1] AS colour
+    FROM events_eventvehicle ev
+    JOIN plates p ON p.plate_normalised = ev.plate_normalised
+    JOIN events_event e ON e.id = ev.event_id AND e.organisation_id = %(org)s
+    GROUP BY ev.plate_normalised
+)
+INSERT INTO profiles_vehicle (organisation_id, plate_normalised, make, model, colour, event_count, last_seen)
+SELECT %(org)s, plate_normalised, COALESCE(make, ''), COALESCE(model, ''), COALESCE(colour, ''), events, last_seen
+FROM seen
+ON CONFLICT (organisation_id, plate_normalised) DO UPDATE SET
+    make = CASE WHEN EXCLUDED.make <> '' THEN EXCLUDED.make ELSE profiles_vehicle.make END,
+    model = CASE WHEN EXCLUDED.model <> '' THEN EXCLUDED.model ELSE profiles_vehicle.model END,
+    colour = CASE WHEN EXCLUDED.colour <> '' THEN EXCLUDED.colour ELSE profiles_vehicle.colour END,
+    event_count = EXCLUDED.event_count,
+    last_seen = EXCLUDED.last_seen
+"""
+
+
+def vehicles_upsert_for_event(*, event: Event) -> None:
     """Called in the transaction that records or corrects an event: each plate it names becomes (or
-    stays) a vehicle of the retailer, with its event count and when it was last seen."""
-    plates = sorted({v.plate_normalised for v in EventVehicle.objects.filter(event=event) if v.plate_normalised})
-    out = []
-    for plate in plates:
-        seen = EventVehicle.objects.filter(event__organisation_id=event.organisation_id, plate_normalised=plate)
-        stats = seen.aggregate(events=Count("event_id", distinct=True), last=Max("event__occurred_at"))
-        latest = {}
-        for row in seen.order_by("-event__occurred_at").values("make", "model", "colour")[:20]:
-            for k, v in row.items():
-                if v and k not in latest:
-                    latest[k] = v
-        vehicle, _ = Vehicle.objects.update_or_create(
-            organisation_id=event.organisation_id, plate_normalised=plate,
-            defaults={"event_count": stats["events"], "last_seen": stats["last"], **latest})
-        out.append(vehicle)
-    return out
+    stays) a vehicle of the retailer, with its event count, when it was last seen and its most
+    recently described make, model and colour. One statement, whatever the number of plates."""
+    with connection.cursor() as cur:
+        cur.execute(VEHICLE_UPSERT_SQL, {"event": event.pk, "org": event.organisation_id})
+
+
+def profiles_after_event_delete(*, actor, profile_ids: Iterable[int]) -> None:
+    """An event was deleted (self-remediation, retention): its people left their profiles through the
+    cascade. Profiles keep their numbers right, and one left with fewer than two people is no link
+    any more and is dissolved."""
+    for profile in Profile.objects.unscoped().select_for_update().filter(pk__in=set(profile_ids),
+                                                                         status=Profile.Status.ACTIVE):
+        if profile.members.count() < 2:
+            removed = dissolve(profile=profile, actor=actor, judgement=None, cascade=False)["removed"]
+            keys_sync(int(person_id) for person_id in removed)
+        else:
+            profile_refresh(profile=profile)
 
 
 # --- Offender groups -------------------------------------------------------------------------------
