@@ -5,17 +5,19 @@ database: two indexed queries on matching_blockingkey, then the candidates' reco
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from events.models import Event, EventPerson, PersonRole
 from matching.keys import keys_for
-from matching.models import BlockingKey, MatchSettings, MatchState, RejectedPair, Suggestion
+from matching.models import MatchSettings, MatchState, RejectedPair, Suggestion
 from matching.records import PersonRecord, load_records
-from matching.scoring import Params, Scored, compare, score
+from matching.scoring import Params, Scored, compare, score, weight_only
 from matching.weights import params_for
 
 MATCHED_ROLES = (PersonRole.OFFENDER, PersonRole.ACCOMPLICE)
@@ -38,95 +40,176 @@ def settings_for(organisation_id: int) -> MatchSettings:
 
 def entity_count(organisation_ids: list[int]) -> int:
     """Roughly how many people the organisations have recorded (for value frequencies); cached."""
-    key = "matching:entities:" + ",".join(map(str, sorted(organisation_ids)))
+    key = "matching:entities:v2:" + ",".join(map(str, sorted(organisation_ids)))
     value = cache.get(key)
     if value is None or value < 10_000:  # small counts are cheap to keep exact
-        value = max(1, EventPerson.objects.filter(event__organisation_id__in=organisation_ids).count())
+        value = max(1, EventPerson.objects.filter(event__organisation_id__in=organisation_ids,
+                                                  role__in=MATCHED_ROLES).count())
         cache.set(key, value, 600)
     return value
 
 
 def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int, set[tuple[str, str]]]:
-    """Replace the blocking keys of these people with the keys of what they now say."""
+    """Replace the blocking keys of these people with the keys of what they now say (one DELETE,
+    one COPY)."""
     keys = {r.id: keys_for(r, sku_window_days=sku_window_days) for r in records}
-    BlockingKey.objects.filter(person_id__in=list(keys)).delete()
-    BlockingKey.objects.bulk_create([
-        BlockingKey(organisation_id=r.organisation_id, person_id=r.id, profile_id=r.profile_id, kind=k, value=v)
-        for r in records for k, v in keys[r.id]
-    ], batch_size=1000)
+    if not keys:
+        return keys
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM matching_blockingkey WHERE person_id = ANY(%s)", [list(keys)])
+        with cur.copy("COPY matching_blockingkey (organisation_id, person_id, profile_id, kind, value) FROM STDIN") as copy:
+            for r in records:
+                for kind, value in sorted(keys[r.id]):
+                    copy.write_row((r.organisation_id, r.id, r.profile_id, str(kind), value))
     return keys
 
 
+# Candidates of a batch of records in one statement. Per key: how many entities (a profile, or a
+# person in none) share it, read from at most ROW_CAP index rows; a key shared by more than the hub
+# cap (or with ROW_CAP rows or more) is a hub and finds no candidates. Per record and entity, at
+# most MEMBERS_PER_TARGET members (the most recent ids) are compared.
 CANDIDATE_SQL = """
-WITH wanted AS (SELECT * FROM unnest(%(kinds)s::text[], %(values)s::text[]) AS w(kind, value)),
+WITH wanted AS (SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[]) AS w(pid, kind, value)),
+distinct_keys AS (SELECT DISTINCT kind, value FROM wanted),
 counts AS (
-    SELECT b.kind, b.value, COUNT(DISTINCT COALESCE(b.profile_id, -b.person_id)) AS entities
-    FROM matching_blockingkey b JOIN wanted w ON b.kind = w.kind AND b.value = w.value
-    WHERE b.organisation_id = ANY(%(orgs)s)
-    GROUP BY b.kind, b.value
+    SELECT k.kind, k.value, c.entities, c.n
+    FROM distinct_keys k CROSS JOIN LATERAL (
+        SELECT COUNT(DISTINCT s.entity) AS entities, COUNT(*) AS n FROM (
+            SELECT COALESCE(b.profile_id, -b.person_id) AS entity FROM matching_blockingkey b
+            WHERE b.kind = k.kind AND b.value = k.value AND b.organisation_id = ANY(%(orgs)s)
+            LIMIT %(row_cap)s) s) c
+),
+pairs AS (
+    SELECT DISTINCT w.pid, b.person_id, b.profile_id
+    FROM wanted w
+    JOIN counts c ON c.kind = w.kind AND c.value = w.value AND c.entities <= %(hub_cap)s + 1 AND c.n < %(row_cap)s
+    JOIN matching_blockingkey b ON b.kind = w.kind AND b.value = w.value AND b.organisation_id = ANY(%(orgs)s)
+    WHERE b.person_id <> w.pid
 ),
 hits AS (
-    SELECT b.person_id, b.profile_id, b.kind, b.value,
-           ROW_NUMBER() OVER (PARTITION BY COALESCE(b.profile_id, -b.person_id) ORDER BY b.person_id DESC) AS nth
-    FROM matching_blockingkey b
-    JOIN counts c ON c.kind = b.kind AND c.value = b.value AND c.entities <= %(hub_cap)s + 1
-    JOIN events_eventperson p ON p.id = b.person_id
-    WHERE b.organisation_id = ANY(%(orgs)s) AND b.person_id <> %(person)s AND p.event_id <> %(event)s
+    SELECT pid, person_id, profile_id,
+           ROW_NUMBER() OVER (PARTITION BY pid, COALESCE(profile_id, -person_id) ORDER BY person_id DESC) AS nth
+    FROM pairs
 )
-SELECT 'count' AS row, NULL::bigint, NULL::bigint, kind, value, entities FROM counts
+SELECT 'count', NULL::bigint, NULL::bigint, NULL::bigint, kind, value, entities, n FROM counts
 UNION ALL
-SELECT 'hit', person_id, profile_id, kind, value, NULL FROM hits WHERE nth <= %(per_target)s
+SELECT 'hit', pid, person_id, profile_id, NULL, NULL, NULL, NULL FROM hits WHERE nth <= %(per_target)s
 """
+ROW_CAP = 1000
+HUB_COUNT_SECONDS = 3600
+
+
+@dataclass
+class Found:
+    """What blocking found for one record."""
+
+    candidates: dict[int, int | None]  # person id → profile id
+    tf: dict[tuple[str, str], tuple[int, int]]  # key → (other entities sharing it, entities in all)
+    hubs: set[tuple[str, str]]
+
+
+def _hub_sizes(keys: set[tuple[str, str]], organisation_ids: list[int]) -> dict[tuple[str, str], int]:
+    """How many records share each hub key (rows, cached an hour): a hub's frequency still weighs an
+    agreement found through another key, so "John Smith" counts for little."""
+    orgs = ",".join(map(str, sorted(organisation_ids)))
+    out, missing = {}, []
+    for k in keys:
+        value = cache.get(f"matching:hub:{orgs}:{k[0]}:{k[1]}")
+        if value is None:
+            missing.append(k)
+        else:
+            out[k] = value
+    if missing:
+        kinds, values = zip(*missing, strict=True)
+        with connection.cursor() as cur:
+            cur.execute(
+                """SELECT b.kind, b.value, COUNT(*) FROM matching_blockingkey b
+                   JOIN unnest(%s::text[], %s::text[]) AS w(kind, value) ON b.kind = w.kind AND b.value = w.value
+                   WHERE b.organisation_id = ANY(%s) GROUP BY b.kind, b.value""",
+                [list(kinds), list(values), organisation_ids])
+            for kind, value, count in cur.fetchall():
+                out[(kind, value)] = count
+                cache.set(f"matching:hub:{orgs}:{kind}:{value}", count, HUB_COUNT_SECONDS)
+    return out
+
+
+def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple[str, str]]], *,
+                          organisation_ids: list[int], hub_cap: int) -> dict[int, Found]:
+    pids, kinds, values = [], [], []
+    for rec in records:
+        for kind, value in sorted(keys.get(rec.id, ())):
+            pids.append(rec.id)
+            kinds.append(str(kind))
+            values.append(value)
+    out = {rec.id: Found({}, {}, set()) for rec in records}
+    if not pids:
+        return out
+    with connection.cursor() as cur:
+        cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "orgs": organisation_ids,
+                                    "hub_cap": hub_cap, "row_cap": ROW_CAP, "per_target": MEMBERS_PER_TARGET})
+        rows = cur.fetchall()
+    total = entity_count(organisation_ids)
+    counts: dict[tuple[str, str], int] = {}
+    hub_keys: set[tuple[str, str]] = set()
+    for row_kind, pid, person_id, profile_id, kind, value, entities, n in rows:
+        if row_kind == "count":
+            counts[(kind, value)] = entities
+            if entities > hub_cap + 1 or n >= ROW_CAP:  # +1: the record's own key is counted too
+                hub_keys.add((kind, value))
+        else:
+            out[pid].candidates[person_id] = profile_id
+    sizes = _hub_sizes(hub_keys, organisation_ids) if hub_keys else {}
+    for rec in records:
+        found = out[rec.id]
+        for k in keys.get(rec.id, ()):
+            k = (str(k[0]), k[1])
+            if k in hub_keys:
+                found.hubs.add(k)
+                found.tf[k] = (max(counts[k], sizes.get(k, 0)) - 1, max(total, sizes.get(k, 0)))
+            elif k in counts:
+                found.tf[k] = (max(0, counts[k] - 1), total)
+    return out
 
 
 def find_candidates(rec: PersonRecord, keys: set[tuple[str, str]], *, organisation_ids: list[int],
                     hub_cap: int) -> tuple[dict[int, int | None], dict[tuple[str, str], tuple[int, int]], set[tuple[str, str]]]:
     """(candidate person id → profile id, (others sharing, all entities) per key, hub keys left out)."""
-    if not keys:
-        return {}, {}, set()
-    kinds, values = zip(*sorted(keys), strict=True)
-    with connection.cursor() as cur:
-        cur.execute(CANDIDATE_SQL, {"kinds": list(kinds), "values": list(values), "orgs": organisation_ids,
-                                    "hub_cap": hub_cap, "person": rec.id, "event": rec.event_id,
-                                    "per_target": MEMBERS_PER_TARGET})
-        rows = cur.fetchall()
-    total = entity_count(organisation_ids)
-    tf: dict[tuple[str, str], tuple[int, int]] = {}
-    hubs: set[tuple[str, str]] = set()
-    candidates: dict[int, int | None] = {}
-    for kind_row, person_id, profile_id, kind, value, entities in rows:
-        if kind_row == "count":
-            tf[(kind, value)] = (max(0, entities - 1), total)  # others than the new person
-            if entities > hub_cap + 1:  # +1: the new person's own key is counted too
-                hubs.add((kind, value))
-        else:
-            candidates[person_id] = profile_id
-    return candidates, tf, hubs
+    found = find_candidates_batch([rec], {rec.id: keys}, organisation_ids=organisation_ids, hub_cap=hub_cap)[rec.id]
+    return found.candidates, found.tf, found.hubs
 
 
-def _rejected_with(person_id: int, candidate_ids) -> set[int]:
-    rows = RejectedPair.objects.filter(
-        Q(person_low_id=person_id, person_high_id__in=candidate_ids) | Q(person_high_id=person_id, person_low_id__in=candidate_ids)
-    ).values_list("person_low_id", "person_high_id")
-    return {b if a == person_id else a for a, b in rows}
+def _rejected_with(person_ids: list[int], candidate_ids) -> dict[int, set[int]]:
+    """Per person: the candidates a human said are someone else."""
+    rows = RejectedPair.objects.filter(Q(person_low_id__in=person_ids) | Q(person_high_id__in=person_ids)
+                                       ).values_list("person_low_id", "person_high_id")
+    out: dict[int, set[int]] = {}
+    for a, b in rows:
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return out
 
 
 def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int, PersonRecord],
          params: Params, tf, *, threshold: float, sku_window_days: int, rejected: set[int]) -> list[Candidate]:
     """The best TOP_N targets (a profile, or a person in none) scoring at least the threshold."""
-    best: dict[tuple[str, int], Candidate] = {}
-    for pid, profile_id in candidates.items():
+    best: dict[tuple[str, int], tuple[float, int, int | None]] = {}
+    for pid, profile_id in sorted(candidates.items()):
         other = records.get(pid)
-        if other is None or pid in rejected:
+        if other is None or pid in rejected or other.event_id == rec.event_id:
             continue
         if rec.profile_id is not None and profile_id == rec.profile_id:
             continue  # already linked to each other
-        scored = score(compare(rec, other, sku_window_days=sku_window_days), params, tf)
+        w = weight_only(compare(rec, other, sku_window_days=sku_window_days), params, tf)
         target = ("profile", profile_id) if profile_id else ("person", pid)
-        if target not in best or scored.weight > best[target].scored.weight:
-            best[target] = Candidate(pid, profile_id, scored, other)
-    ranked = sorted(best.values(), key=lambda c: c.scored.weight, reverse=True)
-    return [c for c in ranked if c.scored.probability >= threshold][:TOP_N]
+        if target not in best or w > best[target][0]:
+            best[target] = (w, pid, profile_id)
+    ranked = sorted(best.values(), key=lambda t: (-t[0], -t[1]))
+    out = []
+    for _, pid, profile_id in ranked[:TOP_N]:
+        scored = score(compare(rec, records[pid], sku_window_days=sku_window_days), params, tf)
+        if scored.probability >= threshold:
+            out.append(Candidate(pid, profile_id, scored, records[pid]))
+    return out
 
 
 def _hub_reasons(hubs: set[tuple[str, str]]) -> list[dict]:
@@ -134,42 +217,80 @@ def _hub_reasons(hubs: set[tuple[str, str]]) -> list[dict]:
             for k, v in sorted(hubs)]
 
 
-@transaction.atomic
+def _save_batch(records: list[PersonRecord], ranked: dict[int, list[Candidate]], hubs: dict[int, set]) -> tuple[int, set[int]]:
+    """Write the suggestions of a batch of records, in order, as one record at a time would: a pair
+    already suggested the other way round (within this retailer, by an earlier record of the batch
+    or before) is not suggested again; a target no longer among the best is superseded; a judged
+    suggestion keeps its status. Returns (suggestions written, events with a cross-retailer one)."""
+    ids = [r.id for r in records]
+    existing: dict[int, dict[tuple, Suggestion]] = {}
+    for s in Suggestion.objects.unscoped().select_for_update().filter(person_id__in=ids).order_by("id"):
+        key = (s.target_profile_id, s.target_person_id if not s.target_profile_id else None)
+        existing.setdefault(s.person_id, {})[key] = s
+    targets = {c.person_id for cs in ranked.values() for c in cs} | set(ids)
+    live: set[tuple[int, int]] = set()  # (person, target person) suggestions that are not superseded
+    for org_id in {r.organisation_id for r in records}:
+        batch_ids = [r.id for r in records if r.organisation_id == org_id]
+        live.update(Suggestion.objects.unscoped().filter(
+            organisation_id=org_id, target_person_id__in=batch_ids, person_id__in=list(targets),
+        ).exclude(status=Suggestion.Status.SUPERSEDED).values_list("person_id", "target_person_id"))
+    create, update, supersede = [], [], []
+    cross_events: set[int] = set()
+    for rec in records:
+        mine = existing.get(rec.id, {})
+        kept = set()
+        for c in ranked.get(rec.id, []):
+            if c.profile_id is None and (c.person_id, rec.id) in live:
+                continue
+            key = (c.profile_id, None if c.profile_id else c.person_id)
+            kept.add(key)
+            reasons = c.scored.reasons + _hub_reasons(hubs.get(rec.id, set()))
+            other_org = c.record.organisation_id if c.record.organisation_id != rec.organisation_id else None
+            s = mine.get(key)
+            if s is None:
+                create.append(Suggestion(
+                    organisation_id=rec.organisation_id, person_id=rec.id, target_person_id=c.person_id,
+                    target_profile_id=c.profile_id, other_organisation_id=other_org,
+                    score=c.scored.probability, weight=c.scored.weight, reasons=reasons))
+            elif s.status in (Suggestion.Status.PENDING, Suggestion.Status.SUPERSEDED):
+                s.score, s.weight, s.reasons, s.target_person_id = c.scored.probability, c.scored.weight, reasons, c.person_id
+                s.status = Suggestion.Status.PENDING
+                update.append(s)
+            else:
+                continue
+            live.add((rec.id, c.person_id))
+            if other_org:
+                cross_events.add(rec.event_id)
+        for key, s in mine.items():
+            if key not in kept and s.status == Suggestion.Status.PENDING:
+                supersede.append(s.pk)
+                live.discard((rec.id, s.target_person_id))
+    if create:
+        Suggestion.objects.bulk_create(create, batch_size=1000)
+    if update:
+        _update_suggestions(update)
+    if supersede:
+        Suggestion.objects.unscoped().filter(pk__in=supersede).update(status=Suggestion.Status.SUPERSEDED,
+                                                                       updated_at=timezone.now())
+    return len(create) + len(update), cross_events
+
+
+def _update_suggestions(rows: list[Suggestion]) -> None:
+    """One UPDATE for many suggestions: the new values COPYed into a temporary table and joined."""
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMPORARY TABLE _suggestion_update (id bigint, score float8, weight float8, reasons text, "
+                    "target_person_id bigint, status text) ON COMMIT DROP")
+        with cur.copy("COPY _suggestion_update FROM STDIN") as copy:
+            for s in rows:
+                copy.write_row((s.pk, s.score, s.weight, json.dumps(s.reasons), s.target_person_id, s.status))
+        cur.execute("""UPDATE matching_suggestion m SET score = v.score, weight = v.weight, reasons = v.reasons::jsonb,
+                              target_person_id = v.target_person_id, status = v.status, updated_at = now()
+                       FROM _suggestion_update v WHERE m.id = v.id""")
+        cur.execute("DROP TABLE _suggestion_update")
+
+
 def _save(rec: PersonRecord, ranked: list[Candidate], hubs) -> int:
-    existing = {
-        (s.target_profile_id, s.target_person_id if not s.target_profile_id else None): s
-        for s in Suggestion.objects.unscoped().select_for_update().filter(person_id=rec.id)
-    }
-    # A pair already suggested the other way round is not suggested again.
-    reverse = set(Suggestion.objects.unscoped().filter(target_person_id=rec.id, person_id__in=[c.person_id for c in ranked])
-                  .exclude(status=Suggestion.Status.SUPERSEDED).values_list("person_id", flat=True))
-    kept = set()
-    written = 0
-    for c in ranked:
-        if c.profile_id is None and c.person_id in reverse:
-            continue
-        key = (c.profile_id, None if c.profile_id else c.person_id)
-        kept.add(key)
-        reasons = c.scored.reasons + _hub_reasons(hubs)
-        s = existing.get(key)
-        if s is None:
-            Suggestion.objects.create(
-                organisation_id=rec.organisation_id, person_id=rec.id, target_person_id=c.person_id,
-                target_profile_id=c.profile_id,
-                other_organisation_id=c.record.organisation_id if c.record.organisation_id != rec.organisation_id else None,
-                score=c.scored.probability, weight=c.scored.weight, reasons=reasons,
-            )
-            written += 1
-        elif s.status in (Suggestion.Status.PENDING, Suggestion.Status.SUPERSEDED):
-            s.score, s.weight, s.reasons, s.target_person_id = c.scored.probability, c.scored.weight, reasons, c.person_id
-            s.status = Suggestion.Status.PENDING
-            s.save(update_fields=["score", "weight", "reasons", "target_person", "status", "updated_at"])
-            written += 1
-    for key, s in existing.items():
-        if key not in kept and s.status == Suggestion.Status.PENDING:
-            s.status = Suggestion.Status.SUPERSEDED
-            s.save(update_fields=["status", "updated_at"])
-    return written
+    return _save_batch([rec], {rec.id: ranked}, {rec.id: set(hubs)})[0]
 
 
 def partner_organisations(organisation_id: int) -> list[int]:
@@ -185,26 +306,57 @@ def partner_organisations(organisation_id: int) -> list[int]:
     return [organisation_id, *others]
 
 
+def _matched_person_ids(event_ids: list[int]) -> list[int]:
+    """The offenders and accomplices of these events, in a fixed order (time, event, person)."""
+    return list(EventPerson.objects.filter(event_id__in=event_ids, role__in=MATCHED_ROLES)
+                .order_by("event__occurred_at", "event_id", "id").values_list("id", flat=True))
+
+
+def suggest_batch(event_ids: list[int]) -> tuple[int, set[int]]:
+    """(Re)compute the suggestions of every offender in these events: the records in a few queries,
+    their keys in one COPY, the candidates of all of them in one statement, the suggestions saved
+    together. The same as one event at a time in the same order (that is what suggest_for_event
+    does, with a batch of one). Returns (suggestions written, events with a cross-retailer one)."""
+    person_ids = _matched_person_ids(event_ids)
+    loaded = load_records(person_ids)
+    ordered = [loaded[i] for i in person_ids if i in loaded]
+    written, cross = 0, set()
+    for org_id in sorted({r.organisation_id for r in ordered}):
+        records = [r for r in ordered if r.organisation_id == org_id]
+        conf = settings_for(org_id)
+        keys = store_keys(records, sku_window_days=conf.sku_window_days)
+        params = params_for(org_id).for_population(entity_count([org_id]))
+        orgs = partner_organisations(org_id)
+        found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap)
+        wanted = {pid for f in found.values() for pid in f.candidates}
+        pool = {**load_records(wanted - set(loaded)), **loaded}
+        rejected = _rejected_with([r.id for r in records], wanted)
+        ranked = {
+            rec.id: rank(rec, found[rec.id].candidates, pool, params, found[rec.id].tf,
+                         threshold=conf.review_threshold, sku_window_days=conf.sku_window_days,
+                         rejected=rejected.get(rec.id, set()))
+            for rec in records
+        }
+        n, events = _save_batch(records, ranked, {r.id: found[r.id].hubs for r in records})
+        written += n
+        cross |= events
+    return written, cross
+
+
 def suggest_for_event(event_id: int) -> int:
     """(Re)compute the suggestions of every offender in this event. Idempotent."""
-    event = Event.objects.unscoped().filter(pk=event_id).values("organisation_id").first()
-    if event is None:
-        return 0
-    org_id = event["organisation_id"]
-    conf = settings_for(org_id)
-    person_ids = list(EventPerson.objects.filter(event_id=event_id, role__in=MATCHED_ROLES).values_list("id", flat=True))
-    records = load_records(person_ids)
-    keys = store_keys(list(records.values()), sku_window_days=conf.sku_window_days)
-    params = params_for(org_id)
-    orgs = partner_organisations(org_id)
-    written = 0
-    for rec in records.values():
-        candidates, tf, hubs = find_candidates(rec, keys[rec.id], organisation_ids=orgs, hub_cap=conf.hub_cap)
-        cand_records = load_records(candidates)
-        ranked = rank(rec, candidates, cand_records, params, tf, threshold=conf.review_threshold,
-                      sku_window_days=conf.sku_window_days, rejected=_rejected_with(rec.id, list(candidates)))
-        written += _save(rec, ranked, hubs)
-    return written
+    with transaction.atomic():
+        return suggest_batch([event_id])[0]
+
+
+def index_events(event_ids: list[int]) -> int:
+    """Store the blocking keys of these events' people without suggesting anything yet (the first
+    phase of a rematch, so that every event then meets every other, whatever the order)."""
+    records = list(load_records(_matched_person_ids(event_ids)).values())
+    for org_id in sorted({r.organisation_id for r in records}):
+        conf = settings_for(org_id)
+        store_keys([r for r in records if r.organisation_id == org_id], sku_window_days=conf.sku_window_days)
+    return len(records)
 
 
 def mark_stale(*, event: Event) -> None:
@@ -214,15 +366,51 @@ def mark_stale(*, event: Event) -> None:
         MatchState.objects.get_or_create(event=event, defaults={"organisation_id": event.organisation_id})
 
 
+def _claim(event_ids: list[int]) -> list[int]:
+    """Lock the MatchStates of these events that have work pending; skip those another worker holds."""
+    rows = (MatchState.objects.select_for_update(skip_locked=True).filter(event_id__in=event_ids)
+            .values_list("event_id", "status", "version", "done_version"))
+    return sorted(e for e, status, version, done in rows if not (status == MatchState.Status.DONE and done >= version))
+
+
+def _finish(event_ids: list[int], cross_events: set[int]) -> None:
+    if cross_events:
+        from matching.cross import counterparts_enqueue
+
+        for event_id in sorted(cross_events):
+            counterparts_enqueue(event_id=event_id)  # the other retailer's side of a cross-retailer match
+    # The rows are locked by this transaction, so the version read is the one computed.
+    MatchState.objects.filter(event_id__in=event_ids).update(status=MatchState.Status.DONE, done_version=F("version"),
+                                                             updated_at=timezone.now())
+
+
 @transaction.atomic
 def run_match_state(event_id: int) -> bool:
     """Do the event's pending matching work under a row lock on its MatchState, so two workers never
     compute the same event at once and a worker killed mid-way leaves nothing half-written (the
     job is redelivered). Returns False when another worker holds it or nothing is pending."""
-    state = MatchState.objects.select_for_update(skip_locked=True).filter(event_id=event_id).first()
-    if state is None or (state.status == MatchState.Status.DONE and state.done_version >= state.version):
+    claimed = _claim([event_id])
+    if not claimed:
         return False
-    suggest_for_event(event_id)
-    state.status, state.done_version = MatchState.Status.DONE, state.version
-    state.save(update_fields=["status", "done_version", "updated_at"])
+    _, cross = suggest_batch(claimed)
+    _finish(claimed, cross)
     return True
+
+
+@transaction.atomic
+def run_match_states(event_ids: list[int]) -> list[int]:
+    """run_match_state for many events in one transaction: the ones pending and not held by another
+    worker are locked, computed together and marked done; a kill rolls all of it back and they stay
+    pending. Returns the events done."""
+    claimed = _claim(event_ids)
+    if claimed:
+        _, cross = suggest_batch(claimed)
+        _finish(claimed, cross)
+    return claimed
+
+
+@transaction.atomic
+def index_pending(event_ids: list[int]) -> int:
+    """index_events for the pending events among these that no worker holds."""
+    claimed = _claim(event_ids)
+    return index_events(claimed) if claimed else 0
