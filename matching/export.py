@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
+from matching.cross import redacted_reasons
 from matching.models import Suggestion
 from profiles.models import ProfileMember
 
@@ -31,6 +32,21 @@ def suggestion_rows(*, organisation_id: int, batch: int = 2000) -> Iterator[dict
             if ref not in events_of_profile[profile_id]:
                 events_of_profile[profile_id].append(ref)
         for s in page:
+            if s.other_organisation_id:
+                # Held by another participant: no ids, values or details of the other side leave here.
+                yield {
+                    "id": s.id,
+                    "event": _event_ref(s.person.event.external_id, s.person.event_id),
+                    "person": s.person.ref,
+                    "target_events": [],
+                    "target_profile": None,
+                    "score": round(s.score, 4),
+                    "status": s.status,
+                    "reasons": [{"feature": r["feature"], "weight": r["weight"], "detail": ""}
+                                for r in redacted_reasons(s.reasons)],
+                    "held_by_another_participant": True,
+                }
+                continue
             if s.target_profile_id:
                 targets = events_of_profile.get(s.target_profile_id, [])
             else:
