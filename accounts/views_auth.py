@@ -15,7 +15,7 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import mfa
 from accounts.backends import Refusal, is_locked, lock_message, password_check
@@ -238,6 +238,7 @@ def security_token_revoke(request, pk: int):
 # --- Home -----------------------------------------------------------------------------------------
 
 
+@require_GET
 @login_required
 def home(request):
     return render(request, "accounts/home.html")

@@ -171,14 +171,14 @@ class EvidenceViewSet(_EvidenceAPIMixin, mixins.ListModelMixin, viewsets.Generic
         return response
 
     @extend_schema(parameters=POLICE_PARAMS, responses=EvidenceDetailSerializer)
-    def retrieve(self, request, pk=None):
+    def retrieve(self, request, pk=None, format=None):
         item = self.get_object()
         services.evidence_viewed(actor=request.user, item=item, purpose=self.purpose_text, token_id=self.token_id())
         custody = CustodyEntry.objects.visible_to(request.user).filter(item=item)
         return Response(EvidenceDetailSerializer(item, context={"custody": custody}).data)
 
     @extend_schema(responses={204: None})
-    def destroy(self, request, pk=None):
+    def destroy(self, request, pk=None, format=None):
         item = self.get_object()
         services.evidence_delete(actor=request.user, item=item, token_id=self.token_id(),
                                  reason=str(request.query_params.get("reason", "")))
@@ -189,7 +189,7 @@ class EvidenceViewSet(_EvidenceAPIMixin, mixins.ListModelMixin, viewsets.Generic
                                                         410: OpenApiResponse(description="Deleted")})
     @action(detail=True, methods=["get"], content_negotiation_class=IgnoreAcceptNegotiation, url_path="download",
             url_name="download")
-    def download(self, request, pk=None):
+    def download(self, request, pk=None, format=None):
         item = self.get_object()
         try:
             chunks = services.evidence_download(actor=request.user, item=item, purpose=self.purpose_text,

@@ -66,14 +66,7 @@ EXEMPT: dict[str, str] = {}
 # Behaviour found that the policy does not want, reported to the owner of the view. Each entry must
 # still happen (the test fails when one is fixed, so the entry is removed).
 # (route, method or "*", persona or "*", "format" for format-suffix URLs only, or "*") → what happens.
-KNOWN_DEVIATIONS: dict[tuple[str, str, str, str], str] = {
-    ("home", "*", "*", "*"): "the home page answers 200 to POST, PUT, PATCH and DELETE, not 405: the view "
-                             "has no method restriction (accounts/views_auth.py `home`)",
-    ("evidence-api-detail", "*", "*", "format"): "/api/v1/evidence/{id}.json answers 500 for every caller and id: "
-        "EvidenceViewSet.retrieve/destroy take no `format` argument (evidence/api.py)",
-    ("evidence-api-download", "*", "*", "format"): "/api/v1/evidence/{id}/download.json answers 500 for every "
-        "caller and id: EvidenceViewSet.download takes no `format` argument (evidence/api.py)",
-}
+KNOWN_DEVIATIONS: dict[tuple[str, str, str, str], str] = {}
 
 
 def deviation(name: str, method: str, persona: str, url_kind: str) -> tuple[str, str, str, str] | None:
