@@ -4,6 +4,7 @@ columns, e.g. `persons.0.name`). Errors are keyed by the same dotted names."""
 
 from __future__ import annotations
 
+import copy
 import re
 from decimal import Decimal
 from typing import Any
@@ -50,7 +51,21 @@ class GuardedCharField(serializers.CharField):
         return value
 
 
-class PersonInput(serializers.Serializer):
+class ClonedFieldsSerializer(serializers.Serializer):
+    """DRF deep-copies every declared field for each serializer instance, which re-runs each field's
+    __init__ (choices regrouped, validators rebuilt) — most of the cost of validating an event. A
+    shallow copy of an unbound plain field is the same field; a field holding a child (a list, a
+    nested serializer) is still deep-copied so its child is bound to its own parent and context."""
+
+    def get_fields(self):
+        return {
+            name: copy.deepcopy(field) if hasattr(field, "child") or isinstance(field, serializers.BaseSerializer)
+            else copy.copy(field)
+            for name, field in self._declared_fields.items()
+        }
+
+
+class PersonInput(ClonedFieldsSerializer):
     ref = serializers.CharField(max_length=20, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=PersonRole.choices, default=PersonRole.OFFENDER)
     name = GuardedCharField(max_length=120, required=False, allow_blank=True, default="")
@@ -65,7 +80,7 @@ class PersonInput(serializers.Serializer):
     images = serializers.ListField(child=serializers.CharField(max_length=300), required=False, default=list, max_length=20)
 
 
-class ProductInput(serializers.Serializer):
+class ProductInput(ClonedFieldsSerializer):
     sku = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     description = GuardedCharField(max_length=200, required=False, allow_blank=True, default="")
     quantity = serializers.IntegerField(min_value=1, max_value=100000, default=1)
@@ -81,7 +96,7 @@ class ProductInput(serializers.Serializer):
 PLATE_RE = re.compile(r"^[A-Za-z0-9 \-]{1,12}$")
 
 
-class VehicleInput(serializers.Serializer):
+class VehicleInput(ClonedFieldsSerializer):
     plate = serializers.CharField(max_length=12, required=False, allow_blank=True, default="")
     make = GuardedCharField(max_length=40, required=False, allow_blank=True, default="")
     model = GuardedCharField(max_length=40, required=False, allow_blank=True, default="")
@@ -94,7 +109,7 @@ class VehicleInput(serializers.Serializer):
         return value.upper().strip()
 
 
-class EventInput(serializers.Serializer):
+class EventInput(ClonedFieldsSerializer):
     """One event in the interchange format. Context: `organisation` (the importing retailer)."""
 
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
