@@ -96,10 +96,6 @@ def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = 
     if not access.can_record_event_at(actor, store):
         raise PermissionDenied("You may not record events at that store.")
     org = store.organisation
-    if client_key is not None:
-        existing = Event.objects.unscoped().filter(organisation=org, client_key=client_key).first()
-        if existing is not None:
-            return existing, False
     event = Event(organisation=org, store=store, created_by=actor if getattr(actor, "pk", None) else None,
                   client_key=client_key, **{k: data.get(k, Event._meta.get_field(k).get_default()) for k in SCALAR_FIELDS})
     products = _products(event, data)
@@ -107,18 +103,23 @@ def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = 
     if client_key is None:
         event.save(force_insert=True)
     else:
+        # Submitting twice returns the first event: the unique (organisation, client_key) refuses the
+        # second insert (no read before every insert for the rare repeat).
         try:
             with transaction.atomic():
                 event.save(force_insert=True)
-        except IntegrityError:  # a concurrent duplicate submit won the race
-            return Event.objects.unscoped().get(organisation=org, client_key=client_key), False
+        except IntegrityError:
+            existing = Event.objects.unscoped().filter(organisation=org, client_key=client_key).first()
+            if existing is None:
+                raise
+            return existing, False
     EventProduct.objects.bulk_create(products)
     persons = EventPerson.objects.bulk_create([_new_person(event, p) for p in data.get("persons", [])])
     vehicles = EventVehicle.objects.bulk_create(_vehicles(event, data, {p.ref: p for p in persons}))
     _remember_parts(event, products=products, persons=persons, vehicles=vehicles)
     audit_record(action="event.create", actor=actor, organisation_id=org.pk, obj=event, token_id=token_id,
                  detail={"via": via, "after": _snapshot(event)})
-    matching_services.event_changed(event=event)
+    matching_services.event_changed(event=event, created=True)
     vehicles_upsert_for_event(event=event)
     return event, True
 

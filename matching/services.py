@@ -9,12 +9,21 @@ from matching.engine import mark_stale
 from matching.models import MatchState
 
 
-def event_changed(*, event: Event) -> None:
+def event_changed(*, event: Event, created: bool = False) -> None:
     """In the transaction that creates or changes an event: mark its matching stale, and enqueue the
-    job that recomputes it once the change is committed."""
+    job that recomputes it once the change is committed. A just-created event has no MatchState
+    yet: `created` inserts it in one statement."""
     from matching.tasks import match_event
 
-    mark_stale(event=event)
+    if created:
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO matching_matchstate (event_id, organisation_id, status, version, done_version, updated_at)"
+                " VALUES (%s, %s, 'pending', 1, 0, now())",
+                [event.pk, event.organisation_id],
+            )
+    else:
+        mark_stale(event=event)
     transaction.on_commit(lambda pk=event.pk: match_event.delay(pk))
 
 
