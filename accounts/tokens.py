@@ -86,14 +86,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'.")
         raw = header[1].decode(errors="replace")
-        token = (
-            ApiToken.objects.unscoped()
-            .select_related("user__organisation", "organisation")
-            .filter(token_hash=hash_token(raw))
-            .first()
-        )
+        # token_hash is unique: no ordering needed. A personal token's user belongs to the token's
+        # organisation (token_create), so that one row serves both.
+        token = next(iter(
+            ApiToken.objects.unscoped().select_related("user", "organisation")
+            .filter(token_hash=hash_token(raw)).order_by()[:1]
+        ), None)
         if token is None or token.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        if token.user_id and token.user.organisation_id == token.organisation_id:
+            token.user.organisation = token.organisation
         principal = token.user if token.user_id else ServicePrincipal(token)
         if not principal.is_active or not token.organisation.is_active:
             raise exceptions.AuthenticationFailed("This token's user or organisation is disabled.")

@@ -133,9 +133,11 @@ class EventInput(ClonedFieldsSerializer):
 
     def validate_store(self, code: str) -> Store:
         org = self.context["organisation"]
-        store = Store.objects.unscoped().select_related("organisation").filter(organisation=org, code=code.strip()).first()
+        # (organisation, code) is unique: no ordering needed, and the store's organisation is `org`.
+        store = next(iter(Store.objects.unscoped().filter(organisation=org, code=code.strip()).order_by()[:1]), None)
         if store is None:
             raise serializers.ValidationError(f"No store with code {code!r} at {org.name}.")
+        store.organisation = org
         return store
 
     def validate_occurred_at(self, value):
