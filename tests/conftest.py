@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest  # noqa: E402
 
+# Browser fixtures for every folder: a module importing them itself would start a second Playwright.
+pytest_plugins = ["tests.browser.fixtures"]
+
 from tests.factories import PASSWORD, EventFactory, OrganisationFactory, StoreFactory, UserFactory  # noqa: E402
 
 

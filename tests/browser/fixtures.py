@@ -1,4 +1,7 @@
-"""Real browser tests: Debian's Chromium driven by Playwright, against pytest-django's live server.
+"""Browser fixtures, registered for the whole suite by tests/conftest.py (one Chromium per run,
+whichever folder a browser test lives in).
+
+Real browser tests: Debian's Chromium driven by Playwright, against pytest-django's live server.
 
 Screenshots go to test-artifacts/ so a person can look at what the product shows.
 """

@@ -7,15 +7,6 @@ import hashlib
 
 import pytest
 
-from tests.browser.conftest import (  # noqa: F401 - fixtures
-    ARTIFACTS,
-    browser,
-    browser_world,
-    new_page,
-    page,
-    phone_page,
-    screenshot,
-)
 from tests.evidence import corpus
 
 pytestmark = pytest.mark.django_db(transaction=True)
