@@ -82,7 +82,7 @@ def test_admin_adds_store_staff_who_then_sees_only_their_store(page, phone_page,
     assert rows.count() == len(at_cuba)
     for i in range(rows.count()):
         assert "ACME-002" in rows.nth(i).inner_text()
-    options = p.get_by_label("Store").locator("option").all_inner_texts()
+    options = p.get_by_label("Store").locator("option").all_text_contents()
     assert [o.strip() for o in options] == ["All my stores", "ACME-002 Acme Cuba St"]
     assert p.get_by_role("link", name="Users").count() == 0  # no administration for store staff
     screenshot(p, "staff-phone-events")
