@@ -6,7 +6,7 @@ database: two indexed queries on matching_blockingkey, then the candidates' reco
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -64,39 +64,64 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
     return keys
 
 
-# Candidates of a batch of records in one statement. Per key: how many entities (a profile, or a
-# person in none) share it, read from at most ROW_CAP index rows; a key shared by more than the hub
-# cap (or with ROW_CAP rows or more) is a hub and finds no candidates. Per record and entity, at
-# most MEMBERS_PER_TARGET members (the most recent ids) are compared.
+# Candidates of a batch of records in one statement. Per key (in person order, newest first): how
+# many entities (a profile, or a person in none) share it, read from at most ROW_CAP index rows; a key
+# shared by more than the hub cap (or with ROW_CAP rows or more) is a hub. A hub finds no candidates,
+# except an identity hub (a name, plate or mark), which finds its HUB_RECENT most recent records
+# only — capped, as MISP caps over-correlating values, so it cannot flood the queue, yet a prolific
+# offender whose own unlinked events made their name a hub is still found. Keys already known to be
+# hubs are read for those recent rows alone. Per record and entity at most MEMBERS_PER_TARGET
+# members (the most recent) are compared, and at most CANDIDATES_PER_RECORD candidates in all:
+# those sharing the most identity keys first, then the most keys.
 CANDIDATE_SQL = """
-WITH wanted AS (SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[]) AS w(pid, kind, value)),
-distinct_keys AS (SELECT DISTINCT kind, value FROM wanted),
-counts AS (
-    SELECT k.kind, k.value, c.entities, c.n
+WITH wanted AS (
+    SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[], %(known)s::boolean[])
+    AS w(pid, kind, value, known)),
+distinct_keys AS (SELECT DISTINCT kind, value, known FROM wanted),
+key_rows AS MATERIALIZED (
+    SELECT k.kind, k.value, k.known, r.person_id, r.profile_id, r.rn
     FROM distinct_keys k CROSS JOIN LATERAL (
-        SELECT COUNT(DISTINCT s.entity) AS entities, COUNT(*) AS n FROM (
-            SELECT COALESCE(b.profile_id, -b.person_id) AS entity FROM matching_blockingkey b
-            WHERE b.kind = k.kind AND b.value = k.value AND b.organisation_id = ANY(%(orgs)s)
-            LIMIT %(row_cap)s) s) c
+        SELECT b.person_id, b.profile_id, ROW_NUMBER() OVER (ORDER BY b.person_id DESC) AS rn
+        FROM matching_blockingkey b
+        WHERE b.kind = k.kind AND b.value = k.value AND b.organisation_id = ANY(%(orgs)s)
+        ORDER BY b.person_id DESC
+        LIMIT CASE WHEN k.known THEN %(hub_recent)s ELSE %(row_cap)s END) r
+),
+counts AS (
+    SELECT kind, value, COUNT(DISTINCT COALESCE(profile_id, -person_id)) AS entities, COUNT(*) AS n,
+           COUNT(DISTINCT COALESCE(profile_id, -person_id)) > %(hub_cap)s + 1 OR COUNT(*) >= %(row_cap)s AS hub
+    FROM key_rows WHERE NOT known GROUP BY kind, value
+),
+usable AS (
+    SELECT r.kind, r.value, r.person_id, r.profile_id
+    FROM key_rows r LEFT JOIN counts c ON c.kind = r.kind AND c.value = r.value
+    WHERE (NOT r.known AND NOT c.hub)
+       OR ((r.known OR c.hub) AND r.kind IN ('name', 'name_token', 'plate', 'mark') AND r.rn <= %(hub_recent)s)
 ),
 pairs AS (
-    SELECT DISTINCT w.pid, b.person_id, b.profile_id
-    FROM wanted w
-    JOIN counts c ON c.kind = w.kind AND c.value = w.value AND c.entities <= %(hub_cap)s + 1 AND c.n < %(row_cap)s
-    JOIN matching_blockingkey b ON b.kind = w.kind AND b.value = w.value AND b.organisation_id = ANY(%(orgs)s)
-    WHERE b.person_id <> w.pid
+    SELECT w.pid, u.person_id, u.profile_id,
+           COUNT(*) FILTER (WHERE w.kind IN ('name', 'name_token', 'plate', 'mark')) AS identity, COUNT(*) AS shared
+    FROM wanted w JOIN usable u ON u.kind = w.kind AND u.value = w.value AND u.person_id <> w.pid
+    GROUP BY w.pid, u.person_id, u.profile_id
 ),
 hits AS (
     SELECT pid, person_id, profile_id,
-           ROW_NUMBER() OVER (PARTITION BY pid, COALESCE(profile_id, -person_id) ORDER BY person_id DESC) AS nth
+           ROW_NUMBER() OVER (PARTITION BY pid, COALESCE(profile_id, -person_id) ORDER BY person_id DESC) AS nth,
+           ROW_NUMBER() OVER (PARTITION BY pid ORDER BY identity DESC, shared DESC, person_id DESC) AS rank
     FROM pairs
 )
 SELECT 'count', NULL::bigint, NULL::bigint, NULL::bigint, kind, value, entities, n FROM counts
 UNION ALL
-SELECT 'hit', pid, person_id, profile_id, NULL, NULL, NULL, NULL FROM hits WHERE nth <= %(per_target)s
+SELECT 'hit', pid, person_id, profile_id, NULL, NULL, NULL, NULL FROM hits
+WHERE nth <= %(per_target)s AND rank <= %(per_record)s
 """
 ROW_CAP = 1000
-HUB_COUNT_SECONDS = 3600
+# Candidates compared per record at most: those sharing a name, plate or mark first, then those
+# sharing the most keys (a description band or a product alone finds many weak candidates).
+CANDIDATES_PER_RECORD = 40
+HUB_RECENT = 10
+IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
+HUB_SECONDS = 3600
 
 
 @dataclass
@@ -104,68 +129,88 @@ class Found:
     """What blocking found for one record."""
 
     candidates: dict[int, int | None]  # person id → profile id
-    tf: dict[tuple[str, str], tuple[int, int]]  # key → (other entities sharing it, entities in all)
+    tf: dict[tuple[str, str], tuple]  # key → (other entities sharing it, entities in all[, hub])
     hubs: set[tuple[str, str]]
 
 
+def _hub_cache_key(orgs: str, key: tuple[str, str]) -> str:
+    return f"matching:hub:{orgs}:{key[0]}:{key[1]}"[:250]
+
+
 def _hub_sizes(keys: set[tuple[str, str]], organisation_ids: list[int]) -> dict[tuple[str, str], int]:
-    """How many records share each hub key (rows, cached an hour): a hub's frequency still weighs an
-    agreement found through another key, so "John Smith" counts for little."""
+    """How many records share each hub key (cached an hour): a hub's frequency still weighs an
+    agreement found through another key, so "John Smith" counts for little. Hubs only grow."""
     orgs = ",".join(map(str, sorted(organisation_ids)))
-    out, missing = {}, []
-    for k in keys:
-        value = cache.get(f"matching:hub:{orgs}:{k[0]}:{k[1]}")
-        if value is None:
-            missing.append(k)
-        else:
-            out[k] = value
-    if missing:
-        kinds, values = zip(*missing, strict=True)
+    out = {}
+    if keys:
+        kinds, values = zip(*sorted(keys), strict=True)
         with connection.cursor() as cur:
             cur.execute(
                 """SELECT b.kind, b.value, COUNT(*) FROM matching_blockingkey b
                    JOIN unnest(%s::text[], %s::text[]) AS w(kind, value) ON b.kind = w.kind AND b.value = w.value
                    WHERE b.organisation_id = ANY(%s) GROUP BY b.kind, b.value""",
                 [list(kinds), list(values), organisation_ids])
-            for kind, value, count in cur.fetchall():
-                out[(kind, value)] = count
-                cache.set(f"matching:hub:{orgs}:{kind}:{value}", count, HUB_COUNT_SECONDS)
+            out = {(kind, value): count for kind, value, count in cur.fetchall()}
+        cache.set_many({_hub_cache_key(orgs, k): v for k, v in out.items()}, HUB_SECONDS)
+    return out
+
+
+def known_hubs(keys: set[tuple[str, str]], organisation_ids: list[int],
+               local: dict[tuple[str, str], int] | None = None) -> dict[tuple[str, str], int]:
+    """The keys already known to be hubs (a run's own memory first, then the shared cache), with their size."""
+    orgs = ",".join(map(str, sorted(organisation_ids)))
+    out = {k: local[k] for k in keys if local is not None and k in local}
+    rest = [k for k in keys if k not in out]
+    if rest:
+        names = {_hub_cache_key(orgs, k): k for k in rest}
+        for name, size in cache.get_many(list(names)).items():
+            out[names[name]] = size
     return out
 
 
 def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple[str, str]]], *,
-                          organisation_ids: list[int], hub_cap: int) -> dict[int, Found]:
-    pids, kinds, values = [], [], []
+                          organisation_ids: list[int], hub_cap: int,
+                          hubs_seen: dict[tuple[str, str], int] | None = None) -> dict[int, Found]:
+    """Candidates of every record (one statement). Keys known to be hubs are not read again;
+    `hubs_seen` (a rematch's, across batches) remembers them without asking the cache."""
+    all_keys = {(str(k), v) for rec in records for k, v in keys.get(rec.id, ())}
+    hubs = known_hubs(all_keys, organisation_ids, hubs_seen)
+    pids, kinds, values, known = [], [], [], []
     for rec in records:
         for kind, value in sorted(keys.get(rec.id, ())):
             pids.append(rec.id)
             kinds.append(str(kind))
             values.append(value)
+            known.append((str(kind), value) in hubs)
     out = {rec.id: Found({}, {}, set()) for rec in records}
-    if not pids:
-        return out
-    with connection.cursor() as cur:
-        cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "orgs": organisation_ids,
-                                    "hub_cap": hub_cap, "row_cap": ROW_CAP, "per_target": MEMBERS_PER_TARGET})
-        rows = cur.fetchall()
-    total = entity_count(organisation_ids)
     counts: dict[tuple[str, str], int] = {}
-    hub_keys: set[tuple[str, str]] = set()
-    for row_kind, pid, person_id, profile_id, kind, value, entities, n in rows:
-        if row_kind == "count":
-            counts[(kind, value)] = entities
-            if entities > hub_cap + 1 or n >= ROW_CAP:  # +1: the record's own key is counted too
-                hub_keys.add((kind, value))
-        else:
-            out[pid].candidates[person_id] = profile_id
-    sizes = _hub_sizes(hub_keys, organisation_ids) if hub_keys else {}
+    if pids:
+        with connection.cursor() as cur:
+            cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "known": known,
+                                        "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": ROW_CAP,
+                                        "hub_recent": HUB_RECENT, "per_target": MEMBERS_PER_TARGET,
+                                        "per_record": CANDIDATES_PER_RECORD})
+            rows = cur.fetchall()
+        new_hubs = set()
+        for row_kind, pid, person_id, profile_id, kind, value, entities, n in rows:
+            if row_kind == "count":
+                counts[(kind, value)] = entities
+                if entities > hub_cap + 1 or n >= ROW_CAP:  # +1: the record's own key is counted too
+                    new_hubs.add((kind, value))
+            else:
+                out[pid].candidates[person_id] = profile_id
+        if new_hubs:
+            hubs.update(_hub_sizes(new_hubs, organisation_ids))
+    if hubs_seen is not None:
+        hubs_seen.update(hubs)
+    total = entity_count(organisation_ids)
     for rec in records:
         found = out[rec.id]
         for k in keys.get(rec.id, ()):
             k = (str(k[0]), k[1])
-            if k in hub_keys:
+            if k in hubs:
                 found.hubs.add(k)
-                found.tf[k] = (max(counts[k], sizes.get(k, 0)) - 1, max(total, sizes.get(k, 0)))
+                found.tf[k] = (hubs[k] - 1, max(total, hubs[k]), True)
             elif k in counts:
                 found.tf[k] = (max(0, counts[k] - 1), total)
     return out
@@ -199,7 +244,7 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
             continue
         if rec.profile_id is not None and profile_id == rec.profile_id:
             continue  # already linked to each other
-        w = weight_only(compare(rec, other, sku_window_days=sku_window_days), params, tf)
+        w = weight_only(compare(rec, other, sku_window_days=sku_window_days, explain=False), params, tf)
         target = ("profile", profile_id) if profile_id else ("person", pid)
         if target not in best or w > best[target][0]:
             best[target] = (w, pid, profile_id)
@@ -213,8 +258,10 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
 
 
 def _hub_reasons(hubs: set[tuple[str, str]]) -> list[dict]:
-    return [{"feature": "hub", "weight": 0.0, "detail": f"{k} value {v!r} is shared by too many people and was not used"}
-            for k, v in sorted(hubs)]
+    return [{"feature": "hub", "weight": 0.0,
+             "detail": (f"{k} value {v!r} is shared by too many people: only its {HUB_RECENT} most recent records were "
+                        "compared" if k in IDENTITY_KINDS else f"{k} value {v!r} is shared by too many people and was not used")}
+            for k, v in sorted(hubs) if not v.startswith("~")]  # a plate's one-character masks go unsaid
 
 
 def _save_batch(records: list[PersonRecord], ranked: dict[int, list[Candidate]], hubs: dict[int, set]) -> tuple[int, set[int]]:
@@ -312,13 +359,32 @@ def _matched_person_ids(event_ids: list[int]) -> list[int]:
                 .order_by("event__occurred_at", "event_id", "id").values_list("id", flat=True))
 
 
-def suggest_batch(event_ids: list[int]) -> tuple[int, set[int]]:
+RECORD_CACHE_MAX = 400_000
+
+
+@dataclass
+class RunMemory:
+    """What a rematch run remembers across its batches: candidates' records (each read once per run)
+    and the hub keys it met (never read again)."""
+
+    records: dict[int, PersonRecord] = field(default_factory=dict)
+    hubs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None) -> tuple[int, set[int]]:
     """(Re)compute the suggestions of every offender in these events: the records in a few queries,
     their keys in one COPY, the candidates of all of them in one statement, the suggestions saved
     together. The same as one event at a time in the same order (that is what suggest_for_event
-    does, with a batch of one). Returns (suggestions written, events with a cross-retailer one)."""
+    does, with a batch of one). `memory` (a rematch's, across its batches) keeps candidates' records
+    so that each is read once per run, and the hubs met; the batch's own records are always read afresh.
+    Returns (suggestions written, events with a cross-retailer one)."""
     person_ids = _matched_person_ids(event_ids)
     loaded = load_records(person_ids)
+    record_cache = memory.records if memory is not None else None
+    if record_cache is not None:
+        if len(record_cache) > RECORD_CACHE_MAX:
+            record_cache.clear()
+        record_cache.update(loaded)
     ordered = [loaded[i] for i in person_ids if i in loaded]
     written, cross = 0, set()
     for org_id in sorted({r.organisation_id for r in ordered}):
@@ -327,9 +393,16 @@ def suggest_batch(event_ids: list[int]) -> tuple[int, set[int]]:
         keys = store_keys(records, sku_window_days=conf.sku_window_days)
         params = params_for(org_id).for_population(entity_count([org_id]))
         orgs = partner_organisations(org_id)
-        found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap)
+        found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap,
+                                      hubs_seen=memory.hubs if memory is not None else None)
         wanted = {pid for f in found.values() for pid in f.candidates}
-        pool = {**load_records(wanted - set(loaded)), **loaded}
+        if record_cache is not None:
+            fresh = load_records(wanted - record_cache.keys())
+            record_cache.update(fresh)
+            pool = {pid: record_cache[pid] for pid in wanted if pid in record_cache}
+            pool.update(loaded)
+        else:
+            pool = {**load_records(wanted - set(loaded)), **loaded}
         rejected = _rejected_with([r.id for r in records], wanted)
         ranked = {
             rec.id: rank(rec, found[rec.id].candidates, pool, params, found[rec.id].tf,
@@ -398,13 +471,13 @@ def run_match_state(event_id: int) -> bool:
 
 
 @transaction.atomic
-def run_match_states(event_ids: list[int]) -> list[int]:
+def run_match_states(event_ids: list[int], *, memory: RunMemory | None = None) -> list[int]:
     """run_match_state for many events in one transaction: the ones pending and not held by another
     worker are locked, computed together and marked done; a kill rolls all of it back and they stay
     pending. Returns the events done."""
     claimed = _claim(event_ids)
     if claimed:
-        _, cross = suggest_batch(claimed)
+        _, cross = suggest_batch(claimed, memory=memory)
         _finish(claimed, cross)
     return claimed
 

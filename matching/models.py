@@ -33,7 +33,10 @@ class BlockingKey(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["kind", "value", "organisation"], name="blockingkey_lookup"),
+            # Covering, and in person order: candidate lookup, hub counting and a hub's most recent
+            # records read the index alone.
+            models.Index(fields=["kind", "value", "organisation", "person"], include=["profile"],
+                         name="blockingkey_lookup_cover"),
             models.Index(fields=["person"], name="blockingkey_person"),
         ]
 

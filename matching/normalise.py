@@ -53,7 +53,11 @@ def phonetic(token: str) -> str:
 
 
 def name_parts(name: str) -> tuple[str, str] | None:
-    """(given, family) of a full name, lower case, nicknames canonical; None for a single word."""
+    """(given, family) of a full name, lower case, nicknames canonical; None for a single word.
+    "Smith, John" is the family name first, as records often write it."""
+    family_first, comma, rest = (name or "").partition(",")
+    if comma and words(rest):
+        name = f"{rest} {family_first}"
     tokens = [t for t in words(name) if not t.isdigit()]
     if len(tokens) < 2:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jellyfish
 
@@ -86,8 +87,7 @@ TF_FLOOR = 1e-6
 TF_PSEUDO = 500
 
 
-@dataclass(frozen=True)
-class Level:
+class Level(NamedTuple):
     feature: str
     level: str  # a level of the model's feature, or "null"
     detail: str = ""
@@ -135,15 +135,26 @@ class Params:
                       matches_per_record=self.matches_per_record)
 
     def weight(self, lv: Level, tf: dict[tuple[str, str], tuple[int, int]] | None = None) -> float:
-        """log2(m/u). `tf` maps a blocking key to (other entities sharing the value, entities in all)."""
+        """log2(m/u). `tf` maps a blocking key to (other entities sharing the value, entities in all[, hub])."""
         if lv.level == "null":
             return 0.0
-        m = self.m[lv.feature][lv.level]
-        u = self.u[lv.feature][lv.level]
-        if tf is not None and lv.tf_key is not None and (lv.feature, lv.level) in self.tf_levels and lv.tf_key in tf:
-            others, total = tf[lv.tf_key]
-            u = max((others + TF_PSEUDO * u) / (total + TF_PSEUDO), TF_FLOOR)
-        return math.log2(max(m, 1e-9) / max(u, 1e-9))
+        if tf is not None and lv.tf_key is not None and lv.tf_key in tf and (lv.feature, lv.level) in self.tf_levels:
+            m = self.m[lv.feature][lv.level]
+            others, total, *hub = tf[lv.tf_key]
+            # Shrunk toward the level's u, unless the value is a hub: a hub is common by definition.
+            pseudo = 0 if hub and hub[0] else TF_PSEUDO
+            u = max((others + pseudo * self.u[lv.feature][lv.level]) / (total + pseudo), TF_FLOOR)
+            return math.log2(max(m, 1e-9) / max(u, 1e-9))
+        return self.table()[lv.feature][lv.level]
+
+    def table(self) -> dict[str, dict[str, float]]:
+        """log2(m/u) of every level without term frequencies (computed once)."""
+        t = self.__dict__.get("_table")
+        if t is None:
+            t = {f: {lvl: math.log2(max(m, 1e-9) / max(self.u[f][lvl], 1e-9)) for lvl, m in levels.items()}
+                 for f, levels in self.m.items()}
+            self.__dict__["_table"] = t
+        return t
 
     @property
     def prior_weight(self) -> float:
@@ -191,28 +202,39 @@ def _given_compatible(x: str, y: str) -> bool:
     return x[:3] == y[:3]
 
 
-def _name_level(a: PersonRecord, b: PersonRecord) -> Level:
+def _close(x: str, y: str) -> bool:
+    return jellyfish.jaro_winkler_similarity(x, y) >= 0.85 or (
+        len(x) > 3 and len(y) > 3 and jellyfish.damerau_levenshtein_distance(x, y) <= 1)
+
+
+def _spelled_alike(x, y) -> bool:
+    """Both parts a typo apart (either order): Jon Smyth ≈ John Smith, not Gus Wilson ≈ Gus Harrison."""
+    return (_close(x.given, y.given) and _close(x.family, y.family)) or (
+        _close(x.given, y.family) and _close(x.family, y.given))
+
+
+def _name_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
     if a.names and b.names:
         best_rank, best = 99, None
         for x in a.names:
             for y in b.names:
                 if (x.given == y.given and x.family == y.family) or (x.given == y.family and x.family == y.given):
-                    return Level("name", "exact", f"{x.text.title()} = {y.text.title()}", (KeyKind.NAME, x.key))
+                    return Level("name", "exact", f"{x.text.title()} = {y.text.title()}" if e else "", (KeyKind.NAME, x.key))
                 if x.key == y.key:
-                    rank, lv = 1, Level("name", "phonetic", f"{x.text.title()} ~ {y.text.title()} (sounds alike)",
+                    rank, lv = 1, Level("name", "phonetic", (f"{x.text.title()} ~ {y.text.title()} (sounds alike)" if e else ""),
                                         (KeyKind.NAME, x.key))
-                elif best_rank > 2 and jellyfish.jaro_winkler_similarity(x.text, y.text) >= 0.9:
-                    rank, lv = 2, Level("name", "fuzzy", f"{x.text.title()} ≈ {y.text.title()} (spelling)")
+                elif best_rank > 2 and _spelled_alike(x, y):
+                    rank, lv = 2, Level("name", "fuzzy", f"{x.text.title()} ≈ {y.text.title()} (spelling)" if e else "")
                 elif x.pf == y.pf or (len(x.family) > 3 and len(y.family) > 3
                                       and jellyfish.damerau_levenshtein_distance(x.family, y.family) <= 1):
                     if _given_compatible(x.given, y.given):
-                        rank, lv = 3, Level("name", "partial", f"{x.text.title()} / {y.text.title()} (same family name, "
-                                                               "given names compatible)")
+                        rank, lv = 3, Level("name", "partial", (f"{x.text.title()} / {y.text.title()} (same family name, "
+                                                                "given names compatible)" if e else ""))
                     else:
-                        rank, lv = 4, Level("name", "family", f"same family name {x.family.title()} / "
-                                                              f"{y.family.title()}")
+                        rank, lv = 4, Level("name", "family", (f"same family name {x.family.title()} / "
+                                                               f"{y.family.title()}" if e else ""))
                 else:
-                    rank, lv = 6, Level("name", "else", f"{x.text.title()} ≠ {y.text.title()}")
+                    rank, lv = 6, Level("name", "else", f"{x.text.title()} ≠ {y.text.title()}" if e else "")
                 if rank < best_rank:
                     best_rank, best = rank, lv
         return best
@@ -221,13 +243,13 @@ def _name_level(a: PersonRecord, b: PersonRecord) -> Level:
     if a_all and b_all:
         shared = sorted(a_all & b_all)
         if shared:
-            return Level("name", "single", f"both called {shared[0].title()}",
+            return Level("name", "single", f"both called {shared[0].title()}" if e else "",
                          (KeyKind.NAME_TOKEN, f"s:{n.phonetic(shared[0])}"))
         return Level("name", "else", "names differ")
     return Level("name", "null")
 
 
-def _plate_level(a: PersonRecord, b: PersonRecord) -> Level:
+def _plate_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
     if not a.plates or not b.plates:
         return Level("plate", "null")
     shared = sorted(set(a.plates) & set(b.plates))
@@ -235,17 +257,17 @@ def _plate_level(a: PersonRecord, b: PersonRecord) -> Level:
         folded = shared[0]
         pa, pb = a.plates[folded], b.plates[folded]
         if pa == pb:
-            return Level("plate", "exact", f"{pa} = {pb}", (KeyKind.PLATE, folded))
-        return Level("plate", "ocr", f"{pa} = {pb} (OCR)", (KeyKind.PLATE, folded))
+            return Level("plate", "exact", f"{pa} = {pb}" if e else "", (KeyKind.PLATE, folded))
+        return Level("plate", "ocr", f"{pa} = {pb} (OCR)" if e else "", (KeyKind.PLATE, folded))
     for fa, pa in sorted(a.plates.items()):
         for fb, pb in sorted(b.plates.items()):
             if len(fa) == len(fb) and sum(1 for x, y in zip(fa, fb, strict=True) if x != y) == 1:
-                return Level("plate", "near", f"{pa} ~ {pb} (one character apart)",
+                return Level("plate", "near", f"{pa} ~ {pb} (one character apart)" if e else "",
                              (KeyKind.PLATE, n.plate_near_key(fa, fb)))
-    return Level("plate", "else", f"{', '.join(sorted(a.plates.values()))} ≠ {', '.join(sorted(b.plates.values()))}")
+    return Level("plate", "else", f"{', '.join(sorted(a.plates.values()))} ≠ {', '.join(sorted(b.plates.values()))}" if e else "")
 
 
-def _mark_level(a: PersonRecord, b: PersonRecord) -> Level:
+def _mark_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
     if not a.marks or not b.marks:
         return Level("mark", "null")
     shared = a.marks & b.marks
@@ -253,61 +275,63 @@ def _mark_level(a: PersonRecord, b: PersonRecord) -> Level:
         return Level("mark", "else", "marks differ")
     strong = sorted(m for m in shared if m.count(":") == 2)
     if strong:
-        return Level("mark", "strong", strong[0].replace(":", " "), (KeyKind.MARK, strong[0].rsplit(":", 1)[0]))
+        return Level("mark", "strong", strong[0].replace(":", " ") if e else "", (KeyKind.MARK, strong[0].rsplit(":", 1)[0]))
     some = sorted(m for m in shared if m.count(":") == 1)
     if some:
-        return Level("mark", "some", some[0].replace(":", " "), (KeyKind.MARK, some[0]))
+        return Level("mark", "some", some[0].replace(":", " ") if e else "", (KeyKind.MARK, some[0]))
     place = sorted(m for m in shared if "@" in m)
     if place:
-        return Level("mark", "place", place[0].replace("@", " on the "), (KeyKind.MARK, place[0]))
+        return Level("mark", "place", place[0].replace("@", " on the ") if e else "", (KeyKind.MARK, place[0]))
     return Level("mark", "else", "marks differ")
 
 
 _PLACE_DETAIL = {"same_store": "same store", "same_region": "same region"}
 
 
-def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14) -> list[Level]:
-    out = [_name_level(a, b), _plate_level(a, b), _mark_level(a, b)]
+def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14, explain: bool = True) -> list[Level]:
+    """The comparison levels of a pair; `explain=False` leaves the details out (ranking many candidates)."""
+    e = explain
+    out = [_name_level(a, b, e), _plate_level(a, b, e), _mark_level(a, b, e)]
     if a.age_index is not None and b.age_index is not None:
         d = abs(a.age_index - b.age_index)
-        out.append(Level("age", "same" if d == 0 else "adjacent" if d == 1 else "else", f"{a.age_band} / {b.age_band}"))
+        out.append(Level("age", "same" if d == 0 else "adjacent" if d == 1 else "else", f"{a.age_band} / {b.age_band}" if e else ""))
     else:
         out.append(Level("age", "null"))
     if a.gender and b.gender and a.gender != "unknown" and b.gender != "unknown":
-        out.append(Level("gender", "same" if a.gender == b.gender else "else", f"{a.gender} / {b.gender}"))
+        out.append(Level("gender", "same" if a.gender == b.gender else "else", f"{a.gender} / {b.gender}" if e else ""))
     else:
         out.append(Level("gender", "null"))
     if a.height_cm and b.height_cm:
         d = abs(a.height_cm - b.height_cm)
         out.append(Level("height", "close" if d <= 5 else "near" if d <= 12 else "else",
-                         f"{a.height_cm} / {b.height_cm} cm"))
+                         f"{a.height_cm} / {b.height_cm} cm" if e else ""))
     else:
         out.append(Level("height", "null"))
     if a.build and b.build:
-        out.append(Level("build", "same" if a.build == b.build else "else", f"{a.build} / {b.build}"))
+        out.append(Level("build", "same" if a.build == b.build else "else", f"{a.build} / {b.build}" if e else ""))
     else:
         out.append(Level("build", "null"))
     if a.hair and b.hair:
         j = n.jaccard(a.hair, b.hair)
         out.append(Level("hair", "similar" if j >= 0.5 else "else",
-                         f"{' '.join(sorted(a.hair))} / {' '.join(sorted(b.hair))}"))
+                         f"{' '.join(sorted(a.hair))} / {' '.join(sorted(b.hair))}" if e else ""))
     else:
         out.append(Level("hair", "null"))
     if a.clothing and b.clothing:
         inter = a.clothing & b.clothing
         j = len(inter) / len(a.clothing | b.clothing)
         lvl = "similar" if j >= 0.34 else "some" if inter else "else"
-        out.append(Level("clothing", lvl, f"shared: {' '.join(sorted(inter))}" if inter else "clothing differs"))
+        out.append(Level("clothing", lvl, (f"shared: {' '.join(sorted(inter))}" if inter else "clothing differs") if e else ""))
     else:
         out.append(Level("clothing", "null"))
     days = abs((a.occurred_at - b.occurred_at).total_seconds()) / 86400
     if a.skus and b.skus:
         shared_skus = a.skus & b.skus
-        out.append(Level("sku", "same", f"SKU {sorted(shared_skus)[0]} taken both times") if shared_skus
+        out.append(Level("sku", "same", f"SKU {sorted(shared_skus)[0]} taken both times" if e else "") if shared_skus
                    else Level("sku", "else"))
     else:
         out.append(Level("sku", "null"))
     place = "same_store" if a.store_id == b.store_id else "same_region" if a.region == b.region else "else"
-    out.append(Level("place", place, _PLACE_DETAIL.get(place) or f"{a.region} / {b.region}"))
-    out.append(Level("time", "week" if days <= 7 else "quarter" if days <= 92 else "else", f"{days:.0f} days apart"))
+    out.append(Level("place", place, (_PLACE_DETAIL.get(place) or f"{a.region} / {b.region}") if e else ""))
+    out.append(Level("time", "week" if days <= 7 else "quarter" if days <= 92 else "else", f"{days:.0f} days apart" if e else ""))
     return out

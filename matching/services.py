@@ -55,7 +55,7 @@ def rematch_organisation(*, organisation_id: int, progress=None, estimate: bool 
     (matching.weights); then the suggestions are computed a batch of events at a time, each batch
     one transaction holding its events' MatchState rows (a kill loses nothing: they stay pending).
     Idempotent: a second run finds nothing pending."""
-    from matching.engine import index_pending, run_match_states
+    from matching.engine import RunMemory, index_pending, run_match_states
 
     rematch_states(organisation_id)
     todo = pending_events(organisation_id)
@@ -65,9 +65,9 @@ def rematch_organisation(*, organisation_id: int, progress=None, estimate: bool 
         from matching.weights import estimate_weights
 
         estimate_weights(organisation_id)
-    done = 0
+    done, memory = 0, RunMemory()
     for i in range(0, len(todo), batch):
-        done += len(run_match_states(todo[i:i + batch]))
+        done += len(run_match_states(todo[i:i + batch], memory=memory))
         if progress:
             progress(min(i + batch, len(todo)), len(todo))
     return done

@@ -61,10 +61,14 @@ _level_vector = level_vector
 # --- Generic Fellegi–Sunter estimation (any Model: retail, FEBRL) --------------------------------
 
 
+def _fast_compare(a, b):
+    return compare(a, b, explain=False)
+
+
 def estimate_u(records: list, *, pairs: int, rng: random.Random, model: Model = RETAIL,
                compare_fn: Callable | None = None) -> dict[str, dict[str, float]]:
     """u from random pairs: almost all random pairs are different people."""
-    compare_fn = compare_fn or compare
+    compare_fn = compare_fn or _fast_compare
     counts = {f: Counter() for f in model.levels}
     if len(records) < 2:
         return {f: dict(v) for f, v in model.default_u.items()}
@@ -93,22 +97,38 @@ def em(vectors: list[dict[str, str]], known: list[tuple[dict[str, str], float]],
     distinct = [(dict(k), c) for k, c in grouped.items()]
     total_pairs = sum(grouped.values())
     m = {f: dict(v) for f, v in model.default_m.items()}
+    items = [(list(vec.items()), count) for vec, count in distinct]
+    log_u = {f: {lvl: math.log(x) for lvl, x in levels.items()} for f, levels in u.items()}
     for _ in range(iterations):
         num = {f: Counter() for f in model.levels}
         expected_matches = 0.0
-        for vec, count in distinct:
-            lm = math.log(prior) + sum(math.log(m[f][lvl]) for f, lvl in vec.items())
-            lu = math.log(1 - prior) + sum(math.log(u[f][lvl]) for f, lvl in vec.items())
-            p = 1 / (1 + math.exp(max(-60, min(60, lu - lm))))
+        log_m = {f: {lvl: math.log(x) for lvl, x in levels.items()} for f, levels in m.items()}
+        base = math.log(1 - prior) - math.log(prior)
+        for pairs, count in items:
+            d = base
+            for f, lvl in pairs:
+                d += log_u[f][lvl] - log_m[f][lvl]
+            p = 1 / (1 + math.exp(max(-60, min(60, d))))
             expected_matches += p * count
-            for f, lvl in vec.items():
-                num[f][lvl] += p * count
+            pc = p * count
+            for f, lvl in pairs:
+                num[f][lvl] += pc
         for vec, p in known:  # reviewers' answers: the posterior is known
             for f, lvl in vec.items():
                 num[f][lvl] += p * known_weight
         m = {f: _normalise_weighted(num[f], model.levels[f], m[f]) for f in model.levels}
         prior = min(0.95, max(0.0005, expected_matches / max(1, total_pairs)))
     return m, prior
+
+
+def posteriors(vectors: list[dict[str, str]], m, u, prior: float) -> list[float]:
+    """P(same person | levels) of each vector under these parameters."""
+    base = math.log(1 - prior) - math.log(prior)
+    out = []
+    for vec in vectors:
+        d = base + sum(math.log(u[f][lvl]) - math.log(m[f][lvl]) for f, lvl in vec.items())
+        out.append(1 / (1 + math.exp(max(-60, min(60, d)))))
+    return out
 
 
 def _normalise_weighted(counter: Counter, levels: list[str], previous: dict[str, float]) -> dict[str, float]:
@@ -130,6 +150,8 @@ class Session:
     total_pairs: int  # candidate pairs of this family in all (the vectors may be a sample)
     m: dict[str, dict[str, float]] = field(default_factory=dict)
     prior: float = 0.0
+    # P(both records have the feature | same person), from the other sessions' likely matches.
+    present: dict[str, float] = field(default_factory=dict)
 
     @property
     def expected_matches(self) -> float:
@@ -145,6 +167,17 @@ def em_sessions(sessions: list[Session], u: dict[str, dict[str, float]], *, mode
         kn = [({f: lvl for f, lvl in v.items() if f not in s.tied}, p) for v, p in known]
         s.m, s.prior = em(vectors, kn, u, model=model, iterations=iterations, prior=0.1)
     m = {f: dict(v) for f, v in model.default_m.items()}
+    present: dict[str, list[float]] = {f: [0.0, 0.0] for f in model.levels}  # matches with f, matches
+    for s in sessions:
+        vectors = [{f: lvl for f, lvl in v.items() if f not in s.tied} for v in s.vectors]
+        for v, p in zip(vectors, posteriors(vectors, s.m, u, s.prior), strict=True):
+            for f in model.levels:
+                if f not in s.tied:
+                    present[f][1] += p
+                    if f in v:
+                        present[f][0] += p
+    for s in sessions:
+        s.present = {f: (a / b if b else 0.0) for f, (a, b) in present.items()}
     for f, levels in model.levels.items():
         votes = [(s.expected_matches, s.m[f]) for s in sessions if f not in s.tied and s.vectors]
         total = sum(w for w, _ in votes)
@@ -201,15 +234,6 @@ def judged_pairs(organisation_id: int) -> list[tuple[int, int, float]]:
     return [(a, b, 1.0 if d == Judgement.Decision.ACCEPT else 0.0) for a, b, d in rows]
 
 
-def _nonnull_rates(records: list, rng: random.Random, pairs: int) -> dict[str, float]:
-    """How often both sides of a random pair have each feature."""
-    counts = Counter()
-    for _ in range(pairs):
-        a, b = rng.sample(records, 2)
-        counts.update(level_vector(compare(a, b)).keys())
-    return {f: counts[f] / pairs for f in RETAIL.levels}
-
-
 def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 20000) -> Params | None:
     """Estimate and store the retailer's weights; None when it has too little data yet.
 
@@ -228,7 +252,6 @@ def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 20
     sample_ids = rng.sample(person_ids, min(5000, len(person_ids)))
     sample = list(load_records(sample_ids).values())
     u = estimate_u(sample, pairs=min(30000, 6 * len(sample)), rng=rng)
-    nonnull = _nonnull_rates(sample, rng, min(10000, 2 * len(sample)))
     judged = judged_pairs(organisation_id)
     sessions, chosen = [], {}
     for name, (kinds, tied) in SESSIONS.items():
@@ -240,22 +263,24 @@ def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 20
     records = load_records(needed)
 
     def vec(a, b):
-        return level_vector(compare(records[a], records[b], sku_window_days=conf.sku_window_days))
+        return level_vector(compare(records[a], records[b], sku_window_days=conf.sku_window_days, explain=False))
 
     for name, (pairs, total, tied) in chosen.items():
         sessions.append(Session(name, [vec(a, b) for a, b in pairs if a in records and b in records], tied, total))
     known = [(vec(a, b), p) for a, b, p in judged if a in records and b in records]
     m = em_sessions(sessions, u, model=RETAIL, known=known)
-    # Matching pairs in all = matches a session found / the share of all matches its keys can find.
+    # Matching pairs in all = matches a session found / the share of all matches its keys can find:
+    # both records have the feature (among likely matches, from the other sessions: known offenders
+    # are named more often than strangers) and it agrees at some level.
     estimates = []
     for s in sessions:
         if s.name in RECALL_SESSIONS and s.vectors:
             feature = next(iter(s.tied))
-            recall = nonnull.get(feature, 0) * (1 - m[feature]["else"])
+            recall = s.present.get(feature, 0) * (1 - m[feature]["else"])
             if recall > 0.01:
-                estimates.append((s.expected_matches, s.expected_matches / recall))
+                estimates.append(s.expected_matches / recall)
     if estimates:
-        total_matches = max(estimates)[1]  # the session that found the most matches is the surest
+        total_matches = sorted(estimates)[len(estimates) // 2]  # the median
         matches_per_record = max(0.01, 2 * total_matches / len(person_ids))
     else:
         matches_per_record = DEFAULT_MATCHES_PER_RECORD
