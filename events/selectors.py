@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import Expression, RawSQL
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.functional import cached_property
 
 from accounts.models import Role
 from auror import access
@@ -23,16 +22,30 @@ from events.models import Event, normalise_plate
 _TOKEN = re.compile(r"[^\W_]+")
 MAX_SEARCH_TOKENS = 8
 
-# The search runs on expression indexes (events/migrations/0004_search.py): the functions called
-# here are the ones indexed, so PostgreSQL uses the GIN indexes. Plates and SKUs are exact matches
-# on their b-tree indexes. The subqueries only yield event ids; the caller's queryset has already
-# applied the access policy, so they cannot widen what anyone sees.
-_SEARCH_SQL = """
-SELECT id FROM events_event WHERE events_event_tsv(external_id, narrative) @@ to_tsquery('simple', %s)
-UNION SELECT event_id FROM events_eventperson WHERE events_person_tsv(name, aliases) @@ to_tsquery('simple', %s)
-UNION SELECT event_id FROM events_eventvehicle WHERE plate_normalised = %s
-UNION SELECT event_id FROM events_eventproduct WHERE sku = ANY(%s)
-"""
+# The search reads the stored `search_doc` columns of events and people (GIN-indexed, computed by
+# PostgreSQL from the row's own text: events/migrations/0004_search.py). Plates and SKUs are exact
+# matches on their b-tree indexes. The subqueries only yield event ids; the caller's queryset has
+# already applied the access policy, so they cannot widen what anyone sees.
+_BRANCH_EVENT = "SELECT id FROM events_event WHERE search_doc @@ to_tsquery('simple', %s)"
+_BRANCH_PERSON = "SELECT event_id FROM events_eventperson WHERE search_doc @@ to_tsquery('simple', %s)"
+_BRANCH_PLATE = "SELECT event_id FROM events_eventvehicle WHERE plate_normalised = %s"
+_BRANCH_SKU = "SELECT event_id FROM events_eventproduct WHERE sku = ANY(%s)"
+
+
+class _OwnSearchDoc(Expression):
+    """`<the event row>.search_doc @@ tsquery`, for whatever alias the events table has in the
+    query being compiled (a branch is a subquery inside the list's query)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, tsquery: str):
+        super().__init__()
+        self.tsquery = tsquery
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{alias}.search_doc @@ to_tsquery('simple', %s)", [self.tsquery]
 
 
 def search_tsquery(q: str) -> str:
@@ -42,13 +55,72 @@ def search_tsquery(q: str) -> str:
     return " & ".join(f"'{t}':*" if len(t) >= 3 else f"'{t}'" for t in tokens)
 
 
-def _search(qs: QuerySet[Event], q: str) -> QuerySet[Event]:
+def _search_branches(q: str) -> list[tuple[str, list]]:
+    """One subquery of event ids per place a match can be: the event's reference and narrative,
+    its people's names and aliases, its plates, its SKUs."""
     tsquery = search_tsquery(q)
     if not tsquery:
-        return qs
+        return []
+    branches = [(_BRANCH_EVENT, [tsquery]), (_BRANCH_PERSON, [tsquery])]
     plate = normalise_plate(q)
+    if 2 <= len(plate) <= 12:
+        branches.append((_BRANCH_PLATE, [plate]))
     skus = sorted({q.strip(), *q.split()} - {""})[:MAX_SEARCH_TOKENS]
-    return qs.filter(pk__in=RawSQL(_SEARCH_SQL, [tsquery, tsquery, plate or "-", skus]))
+    branches.append((_BRANCH_SKU, [skus]))
+    return branches
+
+
+# A branch with at most this many matches in the whole database is "rare": its event ids are
+# fetched through its index and the page is made of those. A more common one is walked from the
+# newest events, where its matches are dense enough to fill a page quickly.
+RARE_MATCHES = 5000
+
+
+def _branch_ids(sql: str, params: list) -> list[int] | None:
+    """The branch's event ids when it is rare, else None (one bounded query through its index)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"{sql} LIMIT {RARE_MATCHES + 1}", params)
+        rows = cur.fetchall()
+    if len(rows) > RARE_MATCHES:
+        return None
+    return sorted({r[0] for r in rows})
+
+
+def _search(qs: QuerySet[Event], q: str, limit: int | None) -> QuerySet[Event]:
+    """Events of `qs` matching `q` in any branch.
+
+    With `limit` (the list page: offset + page size + 1), each branch is its own query for its
+    newest `limit` matches, made the way that suits it: a rare branch (a plate, a surname seen a
+    few times) from the ids its index gives; a common one (a common surname, a best-selling SKU)
+    by walking the newest events. One query over the union of the branches would have to collect
+    every match of a common name first. The newest `limit` of the union are among the branches'
+    newest `limit`, so the page is exact. Without `limit` (exports), every match."""
+    branches = _search_branches(q)
+    if not branches:
+        return qs
+    if limit is None:
+        match = Q()
+        for sql, params in branches:
+            match |= Q(pk__in=RawSQL(sql, params))
+        return qs.filter(match)
+    base = qs.select_related(None).order_by()
+    parts = []
+    for sql, params in branches:
+        ids = _branch_ids(sql, params)
+        if ids == []:
+            continue
+        if ids is not None:
+            match = Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+        elif sql is _BRANCH_EVENT:
+            match = _OwnSearchDoc(params[0])
+        else:
+            match = Q(pk__in=RawSQL(sql, params))
+        parts.append(base.filter(match).order_by("-occurred_at", "-id").values("pk")[:limit])
+    if not parts:
+        return qs.none()
+    return qs.filter(pk__in=parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -79,19 +151,22 @@ VIOLENCE = {
 }
 
 
-def events_visible(*, user, filters: dict | None = None) -> QuerySet[Event]:
+def events_visible(*, user, filters: dict | None = None, search_limit: int | None = None) -> QuerySet[Event]:
     """The events `user` may see, narrowed by the list's filters (every value a string, as from a
     query string; a value that does not parse is ignored — the HTML list's form reports it):
     store (id), type, q (search), occurred_after/occurred_before, prevented (yes/no),
-    violence (VIOLENCE), value_min/value_max."""
+    violence (VIOLENCE), value_min/value_max. `search_limit`: a list page needs only the newest
+    that many matches of `q` (see _search); the default is every match."""
     qs = Event.objects.visible_to(user).select_related("store", "organisation")
+    if user.role == Role.STORE_STAFF:
+        # The policy already keeps a store worker to their stores; naming them as values (not as
+        # the policy's subquery) lets PostgreSQL walk that store's newest events by its index.
+        qs = qs.filter(store_id__in=list(user.stores.values_list("pk", flat=True)))
     f = filters or {}
     if f.get("store") and str(f["store"]).isdigit():
         qs = qs.filter(store_id=int(f["store"]))
     if f.get("type"):
         qs = qs.filter(type=f["type"])
-    if f.get("q"):
-        qs = _search(qs, str(f["q"])[:200])
     if after := _moment(f.get("occurred_after")):
         qs = qs.filter(occurred_at__gte=after)
     if before := _moment(f.get("occurred_before")):
@@ -107,22 +182,61 @@ def events_visible(*, user, filters: dict | None = None) -> QuerySet[Event]:
         qs = qs.filter(total_value__gte=low)
     if (high := _decimal(f.get("value_max"))) is not None:
         qs = qs.filter(total_value__lte=high)
+    if f.get("q"):
+        qs = _search(qs, str(f["q"])[:200], search_limit)
     return qs
 
 
-class CappedPaginator(Paginator):
-    """Counting every match of a broad filter over a million events costs more than the page
-    itself; past `cap` the list says "more than 1,000" and asks for narrower filters."""
+@dataclass
+class ListPage:
+    """A page of the event list that never counts every match: counting a broad filter over a
+    million events costs more than the page itself. It fetches one row more than it shows to know
+    whether there is a next page; the total is known only when the list ends on this page."""
 
-    cap = 1000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[: self.cap + 1].count()
+    object_list: list
+    number: int
+    page_size: int
+    has_next: bool
 
     @property
-    def capped(self) -> bool:
-        return self.count > self.cap
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.object_list else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.page_size + len(self.object_list)
+
+    @property
+    def total(self) -> int | None:
+        return None if self.has_next else self.end_index
+
+
+MAX_PAGE = 200
+
+
+def list_page_number(value: Any) -> int:
+    try:
+        return max(1, min(MAX_PAGE, int(value)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def list_page(queryset: QuerySet[Event], *, number: int, page_size: int) -> ListPage:
+    offset = (number - 1) * page_size
+    rows = list(queryset[offset: offset + page_size + 1])
+    return ListPage(object_list=rows[:page_size], number=number, page_size=page_size, has_next=len(rows) > page_size)
 
 
 def event_detail_parts(*, event: Event) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from events.forms import EventFilterForm
 from events.models import Event, EventType
 from events.police import police_purpose
 from events.selectors import (
-    CappedPaginator,
     display_timezone,
     event_detail_parts,
     event_history,
     events_visible,
+    list_page,
+    list_page_number,
 )
 
 EVENT_READERS = frozenset({Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN, Role.POLICE_OFFICER})
@@ -28,7 +29,6 @@ class EventListView(ScopedQuerysetMixin, ListView):
     allowed_roles = EVENT_READERS
     template_name = "events/event_list.html"
     paginate_by = 50
-    paginator_class = CappedPaginator
 
     def get(self, request, *args, **kwargs):
         self.purpose, self.missing_purpose = police_purpose(request.user, request.GET)
@@ -43,10 +43,17 @@ class EventListView(ScopedQuerysetMixin, ListView):
         if form.is_bound:
             form.is_valid()
         filters = form.filters(display_timezone(self.request.user)) if form.is_bound else {}
-        qs = events_visible(user=self.request.user, filters=filters).order_by("-occurred_at", "-id")
+        self.page_number = list_page_number(self.request.GET.get("page"))
+        qs = events_visible(user=self.request.user, filters=filters,
+                            search_limit=self.page_number * self.paginate_by + 1).order_by("-occurred_at", "-id")
         purpose = f"{self.purpose['purpose']} (case {self.purpose['case_reference']})" if self.purpose else ""
         audit_record(action="event.search", actor=self.request.user, purpose=purpose, detail={"filters": filters})
         return qs
+
+    def paginate_queryset(self, queryset, page_size):
+        """A page without counting every match (events.selectors.ListPage)."""
+        page = list_page(queryset, number=getattr(self, "page_number", 1), page_size=page_size)
+        return None, page, page.object_list, page.has_next or page.has_previous
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
