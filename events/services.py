@@ -117,10 +117,12 @@ def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = 
     persons = EventPerson.objects.bulk_create([_new_person(event, p) for p in data.get("persons", [])])
     vehicles = EventVehicle.objects.bulk_create(_vehicles(event, data, {p.ref: p for p in persons}))
     _remember_parts(event, products=products, persons=persons, vehicles=vehicles)
-    audit_record(action="event.create", actor=actor, organisation_id=org.pk, obj=event, token_id=token_id,
-                 detail={"via": via, "after": _snapshot(event)})
     matching_services.event_changed(event=event, created=True)
     vehicles_upsert_for_event(event=event)
+    # Last before the commit: the audit row locks the organisation's hash-chain head until then, so
+    # concurrent creates of one retailer wait on each other only for this insert and the commit.
+    audit_record(action="event.create", actor=actor, organisation_id=org.pk, obj=event, token_id=token_id,
+                 detail={"via": via, "after": _snapshot(event)})
     return event, True
 
 
