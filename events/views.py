@@ -92,13 +92,20 @@ class EventDetailView(ScopedQuerysetMixin, DetailView):
         event = super().get_object(queryset)
         purpose = f"{self.purpose['purpose']} (case {self.purpose['case_reference']})" if self.purpose else ""
         audit_record(action="event.view", actor=self.request.user, obj=event, purpose=purpose)
+        if self.request.user.organisation_id != event.organisation_id:
+            # Seen by another organisation (police, a partner, a disclosure): the holder's own audit
+            # log shows it too.
+            audit_record(action="event.view", actor=self.request.user, obj=event, purpose=purpose,
+                         organisation_id=event.organisation_id)
         return event
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         event, user = self.object, self.request.user
         ctx.update(event_detail_parts(event=event))
-        ctx["audience"] = access.explain_event_audience(event) if user.is_retailer_user else []
+        # Who else can see it is the holder's business: not shown to police, partners or requesters.
+        own = user.is_retailer_user and user.organisation_id == event.organisation_id
+        ctx["audience"] = access.explain_event_audience(event) if own else []
         ctx["can_change"] = user.role in RECORDERS and access.can(user, access.CHANGE, event)
         ctx["can_delete"] = user.role in RECORDERS and access.can(user, access.DELETE, event)
         ctx["history"] = event_history(user=user, event=event)

@@ -115,3 +115,21 @@ def test_no_events_recorded_at_a_closed_store(world):
     world.acme_akl.save()
     assert not access.can_record_event_at(world.staff, world.acme_akl)
     assert not access.can_record_event_at(world.admin, world.acme_akl)
+
+
+def test_views_by_another_organisation_are_audited_in_the_holders_chain(world, event_factory, client):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from audit.models import AuditEntry
+
+    e = event_factory(store=world.acme_akl)  # acme's default shares it with Auckland Police
+    device = TOTPDevice.objects.create(user=world.officer, confirmed=True)
+    client.force_login(world.officer)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    r = client.get(f"/events/{e.pk}/?purpose=inquiry&case_reference=C-9")
+    assert r.status_code == 200
+    assert "Who can see this event" not in r.content.decode()
+    chains = set(AuditEntry.objects.filter(action="event.view", object_id=str(e.pk)).values_list("chain", flat=True))
+    assert chains == {world.pol_akl.pk, world.acme.pk}
