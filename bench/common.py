@@ -43,7 +43,7 @@ def free_port() -> int:
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int = 4, threads: int = 1) -> subprocess.Popen:
     cmd = [PY, "-m", "gunicorn", "auror.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-           "--threads", str(threads), "--log-level", "warning"]
+           "--threads", str(threads), "--log-level", "warning", "--access-logfile", "/dev/null"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     deadline = time.time() + 30
     while time.time() < deadline:
