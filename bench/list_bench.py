@@ -105,7 +105,7 @@ def load(env: dict, n: int, reload: bool) -> None:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.db import connection, transaction
 
     from accounts.models import Organisation, Store, User
     from events.models import Event
@@ -139,7 +139,8 @@ def load(env: dict, n: int, reload: bool) -> None:
         if role == "store_staff":
             user.stores.set([store])
     started = time.perf_counter()
-    with connection.cursor() as cur:
+    # One transaction: if the load fails, the dropped indexes come back with the rollback.
+    with transaction.atomic(), connection.cursor() as cur:
         # Building the indexes once after the load is much faster than maintaining them row by row.
         cur.execute("""SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
                        AND tablename IN ('events_event', 'events_eventperson', 'events_eventproduct',
@@ -153,6 +154,7 @@ def load(env: dict, n: int, reload: bool) -> None:
         cur.execute(SQL_PARTS, {"first": FIRST_NAMES, "nf": len(FIRST_NAMES), "last": LAST_NAMES, "nl": len(LAST_NAMES),
                                 "nick": NICKNAMES, "nn": len(NICKNAMES)})
         print(f"  people, products, vehicles: {time.perf_counter() - started:.0f} s", flush=True)
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred foreign-key checks now, so indexes can be built
         cur.execute("SET maintenance_work_mem = '256MB'")
         for _, definition in indexes:
             cur.execute(definition)
