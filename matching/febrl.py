@@ -166,7 +166,7 @@ def train(left: list[FebrlRecord], right: list[FebrlRecord], pairs: list[tuple[i
     estimation, on another model."""
     rng = random.Random(seed)
     both = left + right
-    u = estimate_u(both, pairs=50_000, rng=rng, model=FEBRL, compare_fn=compare)
+    u = estimate_u(both, pairs=min(50_000, 25 * len(both)), rng=rng, model=FEBRL, compare_fn=compare)
     vectors = [level_vector(compare(left[i], right[j])) for i, j in pairs]
     m, prior = em(vectors, [], u, model=FEBRL, iterations=40, prior=0.1)
     return Params(m=m, u=u, prior=prior, tf_levels=FEBRL.tf_levels)

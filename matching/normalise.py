@@ -19,6 +19,7 @@ STOPWORDS = frozenset(
 _OCR_FOLD = str.maketrans({"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2"})
 
 
+@lru_cache(maxsize=200_000)
 def ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
 
@@ -52,6 +53,7 @@ def phonetic(token: str) -> str:
     return jellyfish.metaphone(token) if token else ""
 
 
+@lru_cache(maxsize=200_000)
 def name_parts(name: str) -> tuple[str, str] | None:
     """(given, family) of a full name, lower case, nicknames canonical; None for a single word.
     "Smith, John" is the family name first, as records often write it."""
@@ -100,7 +102,8 @@ BODY = {
 }
 
 
-def mark_tokens(text: str) -> set[str]:
+@lru_cache(maxsize=100_000)
+def mark_tokens(text: str) -> frozenset[str]:
     """Distinctive-mark tokens: 'tattoo:star', 'tattoo:star:hand', 'scar:eyebrow'…
     A clause naming only a place on the body ("star tattoo, left hand") belongs to the mark before it."""
     out: set[str] = set()
@@ -120,11 +123,12 @@ def mark_tokens(text: str) -> set[str]:
             out.add(f"{kind}@{b}")
             for obj in objects:
                 out.add(f"{kind}:{obj}:{b}")
-    return out
+    return frozenset(out)
 
 
-def text_tokens(text: str) -> set[str]:
-    return {t for t in words(text) if t not in STOPWORDS and len(t) > 1}
+@lru_cache(maxsize=100_000)
+def text_tokens(text: str) -> frozenset[str]:
+    return frozenset(t for t in words(text) if t not in STOPWORDS and len(t) > 1)
 
 
 def jaccard(a: set[str], b: set[str]) -> float:

@@ -44,9 +44,9 @@ class PersonRecord:
     gender: str = ""
     height_cm: int | None = None
     build: str = ""
-    hair: set[str] = field(default_factory=set)
-    clothing: set[str] = field(default_factory=set)
-    marks: set[str] = field(default_factory=set)
+    hair: frozenset[str] = frozenset()
+    clothing: frozenset[str] = frozenset()
+    marks: frozenset[str] = frozenset()
     plates: dict[str, str] = field(default_factory=dict)  # OCR-folded → as typed (normalised)
     skus: set[str] = field(default_factory=set)
     profile_id: int | None = None

@@ -1,0 +1,299 @@
+"""The synthetic world with ground truth, the batched rematch, the shared Fellegi–Sunter core on
+FEBRL4, and the comparison levels the quality figures rest on."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+
+from events.models import Event, EventPerson
+from matching import synthetic
+from matching.engine import RunMemory, index_events, run_match_state, run_match_states
+from matching.models import BlockingKey, MatchState, Suggestion
+from matching.records import load_records
+from matching.scoring import RETAIL, Level, Params, compare
+from matching.services import index_organisation, pending_events, rematch_organisation
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+
+
+@pytest.fixture(scope="module")
+def small_world():
+    return synthetic.generate(250, seed=11)
+
+
+def _matched(world):
+    return {(e["external_id"], p["ref"]) for e in world.events for p in e["persons"]
+            if p["role"] in ("offender", "accomplice")}
+
+
+# --- The generator -------------------------------------------------------------------------------
+
+
+def test_generator_is_deterministic_for_a_seed(small_world):
+    again = synthetic.generate(250, seed=11)
+    assert again.events == small_world.events
+    assert {k: t.as_dict() for k, t in again.truth.items()} == {k: t.as_dict() for k, t in small_world.truth.items()}
+    other = synthetic.generate(250, seed=12)
+    assert other.events != small_world.events
+
+
+def test_every_event_person_has_a_true_identity(small_world):
+    refs = {(e["external_id"], p["ref"]) for e in small_world.events for p in e["persons"]}
+    assert refs == set(small_world.truth)
+    assert len({e["external_id"] for e in small_world.events}) == len(small_world.events) == 250
+    for e in small_world.events:
+        assert {p["ref"] for p in e["persons"]} == {f"p{i + 1}" for i in range(len(e["persons"]))}
+        for p in e["persons"]:
+            t = small_world.truth[(e["external_id"], p["ref"])]
+            # A recorded name stands for a true name; no name recorded, no name in the truth.
+            assert bool(t.name) == bool(p["name"] or p["aliases"])
+            assert bool(t.marks) <= bool(p["marks"])
+    stamps = [e["occurred_at"] for e in small_world.events]
+    assert stamps == sorted(stamps)
+
+
+def test_repeat_offending_is_skewed_and_noisy():
+    world = synthetic.generate(3000, seed=3)
+    counts = collections.Counter(world.truth[k].person for k in _matched(world))
+    top = counts.most_common()
+    assert top[0][1] >= 20  # a prolific offender
+    assert sum(1 for _, n in top if n == 1) > len(top) / 2  # most people are seen once
+    # The same person is described differently from event to event.
+    names = collections.defaultdict(set)
+    for e in world.events:
+        for p in e["persons"]:
+            if p["name"]:
+                names[world.truth[(e["external_id"], p["ref"])].person].add(p["name"])
+    assert names[top[0][0]] and max(len(v) for v in names.values()) >= 3
+
+
+def test_hard_negatives_are_there():
+    world = synthetic.generate(3000, seed=3)
+    by_name = collections.defaultdict(set)
+    by_plate = collections.defaultdict(set)
+    for key in _matched(world):
+        t = world.truth[key]
+        if t.name:
+            by_name[t.name].add(t.person)
+        if t.vehicle:
+            by_plate[t.vehicle].add(t.person)
+    assert any(len(people) >= 3 for people in by_name.values())  # "John Smith" is several people
+    shared = [plate for plate, people in by_plate.items() if len(people) >= 2]
+    assert shared  # a family car or a hire car
+    families = [p for p in world.people if p.family_id is not None]
+    assert families and any(len({m.family for m in families if m.family_id == f.family_id}) == 1 for f in families)
+    groups = collections.defaultdict(set)
+    for p in world.people:
+        if p.group_id is not None:
+            groups[p.group_id].update(s.split("-")[0] for s in p.stores)
+    assert any(len(retailers) > 1 for retailers in groups.values())  # groups across retailers
+
+
+def test_plates_arrive_with_ocr_confusions_and_typing_noise():
+    world = synthetic.generate(3000, seed=3)
+    seen = collections.defaultdict(set)
+    for e in world.events:
+        for v in e["vehicles"]:
+            seen[world.truth[(e["external_id"], "p1")].vehicle or "?"].add(v["plate"])
+    variants = [plates for true, plates in seen.items() if true != "?" and len(plates) > 1]
+    assert variants
+    folded = [true for true, plates in seen.items() if true != "?" and any(
+        p.replace(" ", "").replace("-", "").upper() != true for p in plates)]
+    assert folded
+
+
+def test_evaluate_counts_cards_people_and_the_gate_subset():
+    t = {1: synthetic.Truth(person=10, name="john smith"), 2: synthetic.Truth(person=10, name="john smith"),
+         3: synthetic.Truth(person=11, name="john smith"), 4: synthetic.Truth(person=12),
+         5: synthetic.Truth(person=12)}
+    events = {1: "a", 2: "b", 3: "c", 4: "d", 5: "e"}
+    q = synthetic.evaluate([(2, 1), (3, 1)], t, events)
+    assert (q.suggestions, q.correct, q.linkable, q.found) == (2, 1, 4, 2)
+    assert q.precision == 0.5 and q.recall == 0.5
+    # Both cards share a name: one true match, one hard negative ("John Smith" twice).
+    assert (q.gate_suggestions, q.gate_correct, q.gate_linkable, q.gate_found) == (2, 1, 2, 2)
+    cards = synthetic.top_per_person([(1, 2, 0.9), (1, 3, 0.6), (4, 5, 0.4)], threshold=0.5, top=1)
+    assert cards == [(1, 2), (1, 3)]  # 3's best is 1, though 1's best is 2
+
+
+# --- Writing a world, rematching it ---------------------------------------------------------------
+
+
+def _load(world, *, opt_in: bool = False):
+    synthetic.setup_retailers(world, ctd_opt_in=opt_in)
+    return synthetic.load(world)
+
+
+@pytest.mark.django_db
+def test_load_writes_every_event_and_person(small_world):
+    ids = _load(small_world)
+    assert Event.objects.unscoped().count() == 250
+    assert set(ids) == set(small_world.truth)
+    assert EventPerson.objects.count() == len(ids)
+    e = small_world.events[0]
+    stored = Event.objects.unscoped().get(external_id=e["external_id"])
+    assert stored.store.code == e["store"]
+    assert [p.name for p in stored.persons.order_by("ref")] == [p["name"] for p in e["persons"]]
+    assert stored.total_value > 0 or not e["products"]
+
+
+def _snapshot():
+    return sorted((s.person_id, s.target_person_id, s.target_profile_id, round(s.score, 6), s.status,
+                   [(r["feature"], r.get("level"), r["weight"]) for r in s.reasons])
+                  for s in Suggestion.objects.unscoped().all())
+
+
+@pytest.mark.django_db
+def test_batched_rematch_equals_one_event_at_a_time(small_world):
+    _load(small_world)
+    slug = next(iter(small_world.retailers))
+    from accounts.models import Organisation
+
+    org = Organisation.objects.unscoped().get(slug=slug)
+    index_organisation(organisation_id=org.pk)
+    order = pending_events(org.pk)
+    assert len(order) > 40
+    for event_id in order:  # the Celery job's path, one event at a time
+        assert run_match_state(event_id)
+    one_by_one = _snapshot()
+    assert len(one_by_one) > 20
+
+    Suggestion.objects.unscoped().all().delete()
+    MatchState.objects.update(status=MatchState.Status.PENDING)
+    assert rematch_organisation(organisation_id=org.pk, batch=37) == len(order)
+    assert _snapshot() == one_by_one
+    # Idempotent: nothing left to do, nothing changes.
+    assert rematch_organisation(organisation_id=org.pk) == 0
+    assert _snapshot() == one_by_one
+
+
+@pytest.mark.django_db
+def test_a_killed_batch_leaves_its_events_pending_and_nothing_written(small_world):
+    _load(small_world)
+    from accounts.models import Organisation
+
+    org = Organisation.objects.unscoped().get(slug=next(iter(small_world.retailers)))
+    index_organisation(organisation_id=org.pk)
+    batch = pending_events(org.pk)[:60]
+
+    class Killed(Exception):
+        pass
+
+    with pytest.raises(Killed), transaction.atomic():
+        assert run_match_states(batch, memory=RunMemory()) == sorted(batch)
+        assert Suggestion.objects.unscoped().exists()
+        raise Killed  # the worker dies before its transaction commits
+    assert not Suggestion.objects.unscoped().exists()
+    assert set(MatchState.objects.filter(event_id__in=batch).values_list("status", flat=True)) == {"pending"}
+    assert run_match_states(batch) == sorted(batch)  # redelivered: done now
+    assert not MatchState.objects.filter(event_id__in=batch).exclude(status="done").exists()
+
+
+@pytest.mark.django_db
+def test_rematch_with_estimation_finds_most_repeat_offenders():
+    """A regression guard on a small world (the figures come from bench/matching_quality.py)."""
+    world = synthetic.generate(700, seed=5)
+    ids = _load(world)
+    from accounts.models import Organisation
+
+    for org in Organisation.objects.unscoped().filter(slug__in=list(world.retailers)):
+        index_organisation(organisation_id=org.pk)
+    for org in Organisation.objects.unscoped().filter(slug__in=list(world.retailers)):
+        rematch_organisation(organisation_id=org.pk, estimate=True)
+    truth_of, event_of = {}, {}
+    for key in _matched(world):
+        truth_of[ids[key]] = world.truth[key]
+        event_of[ids[key]] = key[0]
+    pairs = list(Suggestion.objects.unscoped().exclude(status="superseded").filter(target_person__isnull=False)
+                 .values_list("person_id", "target_person_id"))
+    q = synthetic.evaluate(pairs, truth_of, event_of)
+    assert q.gate_precision >= 0.85 and q.gate_recall >= 0.8, q
+    assert q.precision >= 0.75 and q.recall >= 0.6, q
+
+
+# --- Comparison levels ------------------------------------------------------------------------------
+
+
+def _rec(name="", **extra):
+    from matching.records import PersonRecord, record_from_values
+
+    values = {"id": extra.pop("id", 1), "event_id": extra.pop("event_id", 1), "role": "offender", "name": name,
+              "aliases": extra.pop("aliases", []), "age_band": "", "gender": "", "height_cm": None, "build": "",
+              "hair": "", "clothing": "", "marks": extra.pop("marks", ""), "event__organisation_id": 1,
+              "event__store_id": 1, "event__store__region": "AKL",
+              "event__occurred_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "profile_member__profile_id": None}
+    rec: PersonRecord = record_from_values(values)
+    for k, v in extra.items():
+        setattr(rec, k, v)
+    return rec
+
+
+def _level(a, b, feature):
+    return next(lv for lv in compare(a, b) if lv.feature == feature).level
+
+
+@pytest.mark.parametrize(("a", "b", "level"), [
+    ("John Smith", "Jon Smith", "exact"),  # a nickname of the same name
+    ("Smith, John", "John Smith", "exact"),  # surname first
+    ("John Smith", "John Smyth", "phonetic"),
+    ("Andrew Wirght", "Andrew Wright", "fuzzy"),  # a transposition that changes the sound
+    ("J Smith", "John Smith", "partial"),  # an initial
+    ("Craig Harris", "Joseph Harris", "family"),  # brothers: the given names conflict
+    ("Gus Wilson", "Gus Harrison", "else"),  # a shared start is not a spelling
+])
+def test_name_levels(a, b, level):
+    assert _level(_rec(a), _rec(b), "name") == level
+
+
+def test_plate_and_mark_levels():
+    a = _rec(plates={"A8C123": "ABC123"}, marks="scar on left chin; tattoo of a rose on right hand")
+    assert _level(a, _rec(plates={"A8C123": "A8C123"}), "plate") == "ocr"
+    assert _level(a, _rec(plates={"A8C723": "ABC723"}), "plate") == "near"
+    assert _level(a, _rec(plates={"XYZ999": "XYZ999"}), "plate") == "else"
+    assert _level(a, _rec(marks="chin scar"), "mark") == "place"
+    assert _level(a, _rec(marks="rose tattoo, right hand"), "mark") == "strong"
+    assert _level(a, _rec(marks="rose tat on neck"), "mark") == "some"
+    assert _level(a, _rec(marks="nose ring"), "mark") == "else"
+
+
+def test_prior_follows_the_number_of_records_and_hubs_weigh_little():
+    p = Params.default()
+    assert p.for_population(1001).prior == pytest.approx(p.matches_per_record / 1000)
+    assert p.for_population(100_001).prior < p.for_population(1001).prior
+    lv = Level("plate", "exact", "", ("plate", "H1RE01"))
+    rare = p.weight(lv, {("plate", "H1RE01"): (1, 10)})
+    hub = p.weight(lv, {("plate", "H1RE01"): (8, 10, True)})
+    assert hub < 0.5 < rare  # shared by most records: no evidence; a rare plate in a small store: shrunk, still evidence
+
+
+# --- The shared Fellegi–Sunter core on FEBRL4 ----------------------------------------------------
+
+
+def test_febrl4_slice_through_the_shared_core():
+    from matching import febrl
+    from matching.weights import em
+
+    result = febrl.febrl4_quality(limit=400)
+    assert result["true_links"] == 400
+    assert result["f1"] >= 0.97, result
+    assert febrl.FEBRL.levels is not RETAIL.levels and febrl.em is em  # one EM, two models
+
+
+@pytest.mark.django_db
+def test_keys_and_records_of_a_loaded_event(small_world):
+    ids = _load(small_world)
+    event_ids = list(Event.objects.unscoped().values_list("id", flat=True)[:20])
+    assert index_events(event_ids) > 0
+    person = BlockingKey.objects.values_list("person_id", flat=True).first()
+    rec = load_records([person])[person]
+    assert rec.id in ids.values()
+    assert set(BlockingKey.objects.filter(person_id=person).values_list("kind", flat=True)) <= {
+        "name", "name_token", "plate", "mark", "sku", "desc"}
