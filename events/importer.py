@@ -441,7 +441,7 @@ class EventImporter:
 
     def __init__(self, *, organisation, actor=None, actor_label: str = "import command", atomic: bool = False,
                  batch_size: int = DEFAULT_BATCH, via: str = "import", job_id: int | None = None,
-                 source_label: str = "", on_batch: BatchHook | None = None):
+                 source_label: str = "", on_batch: BatchHook | None = None, parallel: bool = True):
         if not organisation.is_retailer:
             raise ImportFileError(f"{organisation.name} is not a retailer: only retailers record events.")
         if actor is not None and actor.organisation_id != organisation.pk:
@@ -455,6 +455,7 @@ class EventImporter:
         self.job_id = job_id
         self.source_label = source_label
         self.on_batch = on_batch
+        self.parallel = parallel
         self.stores = {s.code: s for s in Store.objects.unscoped().filter(organisation=organisation)
                        .select_related("organisation")}
         self._serializer = _ImportEventInput(context={"organisation": organisation, "stores": self.stores})
@@ -463,8 +464,12 @@ class EventImporter:
     # -- public -----------------------------------------------------------------------------------
 
     def run(self, source: ImportSource, *, skip_rows: int = 0) -> ImportResult:
+        from events import import_parallel
+
         result = ImportResult()
         self.root = source.root
+        # Decided before this import's own transaction opens: the helpers must see what the caller sees.
+        self._helpers = self.parallel and import_parallel.can_use_helpers()
         try:
             if self.atomic:
                 with transaction.atomic():
@@ -487,15 +492,9 @@ class EventImporter:
         pending_ids: set[str] = set()
         batch_errors: list[RowError] = []
         batch_rows = 0
-        for n, (line, data, problem) in enumerate(source.rows()):
-            if n < skip_rows:
-                continue
+        for line, validated, errors in self._checked(source, skip_rows):
             result.rows += 1
             batch_rows += 1
-            if problem is None:
-                validated, errors = self._validate(data, source.root)
-            else:
-                validated, errors = None, [("non_field_errors", problem)]
             if errors:
                 self._refuse(result, batch_errors, line, errors)
             else:
@@ -512,6 +511,22 @@ class EventImporter:
                 batch, batch_errors, batch_rows, pending_ids = [], [], 0, set()
         if batch_rows:
             self._flush(batch, batch_errors, batch_rows, result)
+
+    def _checked(self, source: ImportSource, skip_rows: int) -> Iterator[tuple[int, dict | None, list]]:
+        """(line, validated data or None, errors) for each row after the first `skip_rows`: in helper
+        processes while this one writes where that is possible (events.import_parallel), else here."""
+        from events import import_parallel
+
+        rows = (r for n, r in enumerate(source.rows()) if n >= skip_rows)
+        if self._helpers:
+            yield from import_parallel.checked_rows(self, rows)
+            return
+        for line, data, problem in rows:
+            if problem is not None:
+                yield line, None, [("non_field_errors", problem)]
+            else:
+                validated, errors = self._validate(data, source.root)
+                yield line, validated, errors
 
     def _refuse(self, result: ImportResult, sink: list[RowError], line: int, errors: list[tuple[str, str]]) -> None:
         result.refused += 1
