@@ -49,10 +49,13 @@ class _OwnSearchDoc(Expression):
 
 
 def search_tsquery(q: str) -> str:
-    """'Jon smi' → "'jon':* & 'smi':*": every word must match, words of three letters or more as
-    a prefix (a name typed in part still finds it). Empty when there is nothing to search for."""
+    """'Jon smi' → "'jon' & 'smi':*": every word must match; the last, when it has three letters
+    or more, as a prefix (a name typed in part still finds it). Only the last: a prefix is looked
+    up as a range of the index, costly for a common one, while whole words let PostgreSQL skip
+    through the others' entries. Empty when there is nothing to search for."""
     tokens = _TOKEN.findall((q or "").lower())[:MAX_SEARCH_TOKENS]
-    return " & ".join(f"'{t}':*" if len(t) >= 3 else f"'{t}'" for t in tokens)
+    return " & ".join(f"'{t}':*" if i == len(tokens) - 1 and len(t) >= 3 else f"'{t}'"
+                      for i, t in enumerate(tokens))
 
 
 def _search_branches(q: str) -> list[tuple[str, list]]:
@@ -73,7 +76,7 @@ def _search_branches(q: str) -> list[tuple[str, list]]:
 # A branch with at most this many matches in the whole database is "rare": its event ids are
 # fetched through its index and the page is made of those. A more common one is walked from the
 # newest events, where its matches are dense enough to fill a page quickly.
-RARE_MATCHES = 5000
+RARE_MATCHES = 2000
 
 
 def _branch_ids(sql: str, params: list) -> list[int] | None:
