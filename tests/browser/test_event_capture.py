@@ -204,3 +204,22 @@ def test_rows_without_javascript(browser, live_server, browser_world, screenshot
         assert sorted(Event.objects.get().persons.values_list("name", flat=True)) == ["Kim Doe", "Pat Lee"]
     finally:
         ctx.close()
+
+
+def test_form_and_list_on_a_desktop(page, browser_world, screenshot):
+    """Investigators work at a desk: the same pages, laid out wider; the filters open by keyboard."""
+    world = browser_world
+    sign_in(page, world.investigator, world.password)
+    page.goto(page.base_url + "/events/new/")
+    # Investigators record at any of their retailer's stores: no store is chosen for them.
+    expect(page.get_by_label("Store")).to_have_value("")
+    page.get_by_role("button", name="Add a vehicle").click()
+    screenshot(page, "event-form-desktop")
+    page.goto(page.base_url + "/events/")
+    page.get_by_text("More filters").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Violence").select_option("used")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.locator(".result-count")).to_have_text("0 events")
+    expect(page.get_by_label("Violence")).to_have_value("used")
+    screenshot(page, "event-list-desktop")
