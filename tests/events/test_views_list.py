@@ -60,6 +60,22 @@ def test_search_finds_names_aliases_plates_skus_narrative_and_ids(world, events,
     assert found == {events[k].pk for k in expect}
 
 
+@pytest.mark.parametrize("q, expect", [
+    ("jonath", {"smith", "wlg"}), ("razor", {"smith"}), ("kbo812", {"plate"}), ("9300601", {"sku"}),
+    ("ACME-2026-000123", {"sku"}),
+])
+def test_search_of_common_words_walks_the_newest_events_and_finds_the_same(world, events, q, expect, monkeypatch):
+    """Every branch taken the way a common word is (walking the newest events, checking each)."""
+    import events.selectors as selectors
+
+    monkeypatch.setattr(selectors, "RARE_MATCHES", 0)
+    found = ids(events_visible(user=world.investigator, filters={"q": q}, search_limit=51))
+    assert found == {events[k].pk for k in expect}
+    assert ids(events_visible(user=world.staff, filters={"q": q}, search_limit=51)) <= {events["smith"].pk,
+                                                                                        events["plate"].pk,
+                                                                                        events["sku"].pk}
+
+
 def test_search_never_crosses_the_access_policy(world, events):
     assert ids(events_visible(user=world.staff, filters={"q": "jonathan"})) == {events["smith"].pk}
     assert ids(events_visible(user=world.other_investigator, filters={"q": "razor"})) == {events["bmart"].pk}
