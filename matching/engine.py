@@ -33,6 +33,14 @@ class Candidate:
     record: PersonRecord
 
 
+def raw_cursor():
+    """A cursor of the underlying psycopg connection (same connection, same transaction), binding
+    parameters on the server: Django's client-side binding quotes every element of a large array
+    parameter in Python, which costs more than the query."""
+    connection.ensure_connection()
+    return connection.connection.cursor()
+
+
 def settings_for(organisation_id: int) -> MatchSettings:
     obj, _ = MatchSettings.objects.unscoped().get_or_create(organisation_id=organisation_id)
     return obj
@@ -55,7 +63,7 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
     keys = {r.id: keys_for(r, sku_window_days=sku_window_days) for r in records}
     if not keys:
         return keys
-    with connection.cursor() as cur:
+    with raw_cursor() as cur:
         cur.execute("DELETE FROM matching_blockingkey WHERE person_id = ANY(%s)", [list(keys)])
         with cur.copy("COPY matching_blockingkey (organisation_id, person_id, profile_id, kind, value) FROM STDIN") as copy:
             for r in records:
@@ -118,7 +126,7 @@ WHERE nth <= %(per_target)s AND rank <= %(per_record)s
 ROW_CAP = 1000
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
-CANDIDATES_PER_RECORD = 40
+CANDIDATES_PER_RECORD = 30
 HUB_RECENT = 10
 IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
 HUB_SECONDS = 3600
@@ -144,7 +152,7 @@ def _hub_sizes(keys: set[tuple[str, str]], organisation_ids: list[int]) -> dict[
     out = {}
     if keys:
         kinds, values = zip(*sorted(keys), strict=True)
-        with connection.cursor() as cur:
+        with raw_cursor() as cur:
             cur.execute(
                 """SELECT b.kind, b.value, COUNT(*) FROM matching_blockingkey b
                    JOIN unnest(%s::text[], %s::text[]) AS w(kind, value) ON b.kind = w.kind AND b.value = w.value
@@ -185,7 +193,7 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
     out = {rec.id: Found({}, {}, set()) for rec in records}
     counts: dict[tuple[str, str], int] = {}
     if pids:
-        with connection.cursor() as cur:
+        with raw_cursor() as cur:
             cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "known": known,
                                         "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": ROW_CAP,
                                         "hub_recent": HUB_RECENT, "per_target": MEMBERS_PER_TARGET,
@@ -313,7 +321,7 @@ def _save_batch(records: list[PersonRecord], ranked: dict[int, list[Candidate]],
                 supersede.append(s.pk)
                 live.discard((rec.id, s.target_person_id))
     if create:
-        Suggestion.objects.bulk_create(create, batch_size=1000)
+        _insert_suggestions(create)
     if update:
         _update_suggestions(update)
     if supersede:
@@ -322,9 +330,22 @@ def _save_batch(records: list[PersonRecord], ranked: dict[int, list[Candidate]],
     return len(create) + len(update), cross_events
 
 
+def _insert_suggestions(rows: list[Suggestion]) -> None:
+    """INSERT by COPY (every concrete field, JSON as text, auto_now filled as save() would)."""
+    fields = [f for f in Suggestion._meta.concrete_fields if not f.primary_key]
+    with raw_cursor() as cur, cur.copy(
+            f"COPY matching_suggestion ({', '.join(f.column for f in fields)}) FROM STDIN") as copy:
+        for s in rows:
+            values = []
+            for f in fields:
+                value = f.pre_save(s, add=True)
+                values.append(json.dumps(value) if f.get_internal_type() == "JSONField" else value)
+            copy.write_row(values)
+
+
 def _update_suggestions(rows: list[Suggestion]) -> None:
     """One UPDATE for many suggestions: the new values COPYed into a temporary table and joined."""
-    with connection.cursor() as cur:
+    with raw_cursor() as cur:
         cur.execute("CREATE TEMPORARY TABLE _suggestion_update (id bigint, score float8, weight float8, reasons text, "
                     "target_person_id bigint, status text) ON COMMIT DROP")
         with cur.copy("COPY _suggestion_update FROM STDIN") as copy:
@@ -369,9 +390,11 @@ class RunMemory:
 
     records: dict[int, PersonRecord] = field(default_factory=dict)
     hubs: dict[tuple[str, str], int] = field(default_factory=dict)
+    indexed: dict[int, int] = field(default_factory=dict)  # event id → version whose keys this run stored
 
 
-def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None) -> tuple[int, set[int]]:
+def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None,
+                  versions: dict[int, int] | None = None) -> tuple[int, set[int]]:
     """(Re)compute the suggestions of every offender in these events: the records in a few queries,
     their keys in one COPY, the candidates of all of them in one statement, the suggestions saved
     together. The same as one event at a time in the same order (that is what suggest_for_event
@@ -390,7 +413,11 @@ def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None) -> t
     for org_id in sorted({r.organisation_id for r in ordered}):
         records = [r for r in ordered if r.organisation_id == org_id]
         conf = settings_for(org_id)
-        keys = store_keys(records, sku_window_days=conf.sku_window_days)
+        # Keys this run stored for the very version being computed are in the table already.
+        stored = {r.id for r in records if memory is not None and versions is not None
+                  and r.event_id in versions and memory.indexed.get(r.event_id) == versions[r.event_id]}
+        keys = store_keys([r for r in records if r.id not in stored], sku_window_days=conf.sku_window_days)
+        keys.update({r.id: keys_for(r, sku_window_days=conf.sku_window_days) for r in records if r.id in stored})
         params = params_for(org_id).for_population(entity_count([org_id]))
         orgs = partner_organisations(org_id)
         found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap,
@@ -439,11 +466,13 @@ def mark_stale(*, event: Event) -> None:
         MatchState.objects.get_or_create(event=event, defaults={"organisation_id": event.organisation_id})
 
 
-def _claim(event_ids: list[int]) -> list[int]:
-    """Lock the MatchStates of these events that have work pending; skip those another worker holds."""
+def _claim(event_ids: list[int]) -> dict[int, int]:
+    """Lock the MatchStates of these events that have work pending; skip those another worker holds.
+    Returns event id → the version being computed."""
     rows = (MatchState.objects.select_for_update(skip_locked=True).filter(event_id__in=event_ids)
             .values_list("event_id", "status", "version", "done_version"))
-    return sorted(e for e, status, version, done in rows if not (status == MatchState.Status.DONE and done >= version))
+    return {e: version for e, status, version, done in sorted(rows)
+            if not (status == MatchState.Status.DONE and done >= version)}
 
 
 def _finish(event_ids: list[int], cross_events: set[int]) -> None:
@@ -465,8 +494,8 @@ def run_match_state(event_id: int) -> bool:
     claimed = _claim([event_id])
     if not claimed:
         return False
-    _, cross = suggest_batch(claimed)
-    _finish(claimed, cross)
+    _, cross = suggest_batch(list(claimed))
+    _finish(list(claimed), cross)
     return True
 
 
@@ -477,13 +506,19 @@ def run_match_states(event_ids: list[int], *, memory: RunMemory | None = None) -
     pending. Returns the events done."""
     claimed = _claim(event_ids)
     if claimed:
-        _, cross = suggest_batch(claimed, memory=memory)
-        _finish(claimed, cross)
-    return claimed
+        _, cross = suggest_batch(list(claimed), memory=memory, versions=claimed)
+        _finish(list(claimed), cross)
+    return list(claimed)
 
 
 @transaction.atomic
-def index_pending(event_ids: list[int]) -> int:
-    """index_events for the pending events among these that no worker holds."""
+def index_pending(event_ids: list[int], *, memory: RunMemory | None = None) -> int:
+    """index_events for the pending events among these that no worker holds (a run's `memory`
+    notes the versions indexed, so that its suggestion phase need not write the same keys again)."""
     claimed = _claim(event_ids)
-    return index_events(claimed) if claimed else 0
+    if not claimed:
+        return 0
+    n = index_events(list(claimed))
+    if memory is not None:
+        memory.indexed.update(claimed)
+    return n

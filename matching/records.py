@@ -93,7 +93,8 @@ def load_records(person_ids) -> dict[int, PersonRecord]:
     ids = list(person_ids)
     if not ids:
         return {}
-    with connection.cursor() as cur:
+    connection.ensure_connection()
+    with connection.connection.cursor() as cur:  # server-side binding: the id arrays are large
         cur.execute(RECORDS_SQL, {"ids": ids, "roles": MATCHED})
         rows = cur.fetchall()
         if not rows:

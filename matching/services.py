@@ -59,13 +59,14 @@ def rematch_organisation(*, organisation_id: int, progress=None, estimate: bool 
 
     rematch_states(organisation_id)
     todo = pending_events(organisation_id)
+    memory = RunMemory()
     for i in range(0, len(todo), batch):
-        index_pending(todo[i:i + batch])
+        index_pending(todo[i:i + batch], memory=memory)
     if estimate:
         from matching.weights import estimate_weights
 
         estimate_weights(organisation_id)
-    done, memory = 0, RunMemory()
+    done = 0
     for i in range(0, len(todo), batch):
         done += len(run_match_states(todo[i:i + batch], memory=memory))
         if progress:

@@ -28,6 +28,7 @@ MATCHES_FEATURE = "__matches__"  # m = matches per record
 CACHE_SECONDS = 300
 MIN_PAIRS = 200
 SMOOTH = 1.0  # Laplace pseudo-count per level
+CONVERGED = 1e-4  # EM stops when no parameter moves more than this (as Splink's em_convergence)
 
 
 def _cache_key(organisation_id: int) -> str:
@@ -116,8 +117,12 @@ def em(vectors: list[dict[str, str]], known: list[tuple[dict[str, str], float]],
         for vec, p in known:  # reviewers' answers: the posterior is known
             for f, lvl in vec.items():
                 num[f][lvl] += p * known_weight
-        m = {f: _normalise_weighted(num[f], model.levels[f], m[f]) for f in model.levels}
-        prior = min(0.95, max(0.0005, expected_matches / max(1, total_pairs)))
+        new_m = {f: _normalise_weighted(num[f], model.levels[f], m[f]) for f in model.levels}
+        new_prior = min(0.95, max(0.0005, expected_matches / max(1, total_pairs)))
+        change = max([abs(new_prior - prior)] + [abs(new_m[f][lvl] - m[f][lvl]) for f in m for lvl in m[f]])
+        m, prior = new_m, new_prior
+        if change < CONVERGED:
+            break
     return m, prior
 
 
@@ -234,7 +239,7 @@ def judged_pairs(organisation_id: int) -> list[tuple[int, int, float]]:
     return [(a, b, 1.0 if d == Judgement.Decision.ACCEPT else 0.0) for a, b, d in rows]
 
 
-def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 20000) -> Params | None:
+def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 12000) -> Params | None:
     """Estimate and store the retailer's weights; None when it has too little data yet.
 
     u from random pairs of its records; m per feature by EM sessions over the candidate pairs each
