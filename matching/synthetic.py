@@ -225,12 +225,13 @@ def _zipf_choice(rng: random.Random, names: list[str], s: float = 1.0, offset: f
 
 
 class _Gen:
-    def __init__(self, config: WorldConfig, seed: int, end: dt.datetime):
+    def __init__(self, config: WorldConfig, seed: int, end: dt.datetime,
+                 stores: dict[str, list[SyntheticStore]] | None = None):
         self.c = config
         self.rng = random.Random(seed)
         self.end = end
         self.products = synthetic_products(seed=seed)
-        self.retailers = {slug: (name, synthetic_stores(prefix, name.split()[0], count, seed=seed))
+        self.retailers = {slug: (name, (stores or {}).get(slug) or synthetic_stores(prefix, name.split()[0], count, seed=seed))
                           for slug, name, prefix, count in config.retailers}
         self.stores = [s for _, stores in self.retailers.values() for s in stores]
         self.stores_by_region: dict[str, list[str]] = {}
@@ -545,13 +546,15 @@ class _Gen:
 
 
 def generate(events: int = 20_000, *, seed: int = 42, end: dt.datetime | None = None,
-             config: WorldConfig | None = None) -> World:
-    """A world of `events` events (deterministic for the seed)."""
+             config: WorldConfig | None = None, stores: dict[str, list[SyntheticStore]] | None = None) -> World:
+    """A world of `events` events over `config.days` days before `end` (deterministic for the seed).
+    `stores` gives a retailer's stores (slug → stores, codes PREFIX-NNN) instead of made-up ones,
+    e.g. seed_demo's; external ids are PREFIX-YEAR-NNNNNN, numbered per retailer in time order."""
     config = config or WorldConfig(events=events)
     if config.events != events:
         config = WorldConfig(**{**config.__dict__, "events": events})
     end = end or dt.datetime(2026, 6, 30, 18, 0, tzinfo=dt.UTC)
-    g = _Gen(config, seed, end)
+    g = _Gen(config, seed, end, stores)
     rng = g.rng
     pool = g.population(max(20, round(events * config.pool_per_event)))
     cum = list(itertools.accumulate(1 / (r + config.zipf_offset) for r in range(len(pool))))
