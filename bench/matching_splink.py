@@ -123,8 +123,11 @@ def settings():
 
 def run_splink(person_ids: list[int], *, seed: int = 42) -> list[tuple[int, int, float]]:
     """Train Splink on these event people and return its scored pairs (a, b, match probability)."""
+    import logging
+
     from splink import DuckDBAPI, Linker, block_on
 
+    logging.getLogger("splink").setLevel(logging.WARNING)
     frame = export_frame(person_ids)
     db_api = DuckDBAPI()
     linker = Linker(db_api.register(frame), settings(), log_level=None)

@@ -72,45 +72,65 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
     return keys
 
 
-# Candidates of a batch of records in one statement. Per key (in person order, newest first): how
-# many entities (a profile, or a person in none) share it, read from at most ROW_CAP index rows; a key
-# shared by more than the hub cap (or with ROW_CAP rows or more) is a hub. A hub finds no candidates,
-# except an identity hub (a name, plate or mark), which finds its HUB_RECENT most recent records
-# only — capped, as MISP caps over-correlating values, so it cannot flood the queue, yet a prolific
-# offender whose own unlinked events made their name a hub is still found. Keys already known to be
-# hubs are read for those recent rows alone. Per record and entity at most MEMBERS_PER_TARGET
-# members (the most recent) are compared, and at most CANDIDATES_PER_RECORD candidates in all:
-# those sharing the most identity keys first, then the most keys.
+# Candidates of a batch of records in one statement. Per key: how many entities (a profile, or a
+# person in none) share it, read from at most ROW_CAP index rows; a key shared by more than the hub
+# cap (or with ROW_CAP rows or more) is a hub. A hub finds no candidates, except an identity hub (a
+# name, plate or mark), which finds only the HUB_NEAR records nearest the record in recording order
+# (person ids), half before and half after, per organisation — capped, as MISP caps
+# over-correlating values, so it cannot flood the queue or the work, yet a prolific offender whose
+# own unlinked events made their name a hub is still found, as is one of several John Smiths
+# active at the time. Keys already known to be hubs are not counted again. Per record and entity
+# at most MEMBERS_PER_TARGET members (the most recent) are compared, and at most
+# CANDIDATES_PER_RECORD candidates in all: those sharing the most identity keys first.
 CANDIDATE_SQL = """
 WITH wanted AS (
     SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[], %(known)s::boolean[])
     AS w(pid, kind, value, known)),
 distinct_keys AS (SELECT DISTINCT kind, value, known FROM wanted),
 key_rows AS MATERIALIZED (
-    SELECT k.kind, k.value, k.known, r.person_id, r.profile_id, r.rn
+    SELECT k.kind, k.value, r.person_id, r.profile_id
     FROM distinct_keys k CROSS JOIN LATERAL (
-        SELECT b.person_id, b.profile_id, ROW_NUMBER() OVER (ORDER BY b.person_id DESC) AS rn
-        FROM matching_blockingkey b
+        SELECT b.person_id, b.profile_id FROM matching_blockingkey b
         WHERE b.kind = k.kind AND b.value = k.value AND b.organisation_id = ANY(%(orgs)s)
-        ORDER BY b.person_id DESC
-        LIMIT CASE WHEN k.known THEN %(hub_recent)s ELSE %(row_cap)s END) r
+        LIMIT %(row_cap)s) r
+    WHERE NOT k.known
 ),
-counts AS (
+counts AS MATERIALIZED (
     SELECT kind, value, COUNT(DISTINCT COALESCE(profile_id, -person_id)) AS entities, COUNT(*) AS n,
            COUNT(DISTINCT COALESCE(profile_id, -person_id)) > %(hub_cap)s + 1 OR COUNT(*) >= %(row_cap)s AS hub
-    FROM key_rows WHERE NOT known GROUP BY kind, value
+    FROM key_rows GROUP BY kind, value
+),
+hub_keys AS (
+    SELECT kind, value FROM distinct_keys WHERE known
+    UNION SELECT kind, value FROM counts WHERE hub
+),
+near AS (
+    SELECT w.pid, w.kind, x.person_id, x.profile_id
+    FROM wanted w
+    JOIN hub_keys h ON h.kind = w.kind AND h.value = w.value
+    CROSS JOIN unnest(%(orgs)s::bigint[]) AS o(org)
+    CROSS JOIN LATERAL (
+        (SELECT b.person_id, b.profile_id FROM matching_blockingkey b
+         WHERE b.kind = w.kind AND b.value = w.value AND b.organisation_id = o.org AND b.person_id < w.pid
+         ORDER BY b.person_id DESC LIMIT %(half)s)
+        UNION ALL
+        (SELECT b.person_id, b.profile_id FROM matching_blockingkey b
+         WHERE b.kind = w.kind AND b.value = w.value AND b.organisation_id = o.org AND b.person_id > w.pid
+         ORDER BY b.person_id LIMIT %(half)s)) x
+    WHERE w.kind IN ('name', 'name_token', 'plate', 'mark')
 ),
 usable AS (
-    SELECT r.kind, r.value, r.person_id, r.profile_id
-    FROM key_rows r LEFT JOIN counts c ON c.kind = r.kind AND c.value = r.value
-    WHERE (NOT r.known AND NOT c.hub)
-       OR ((r.known OR c.hub) AND r.kind IN ('name', 'name_token', 'plate', 'mark') AND r.rn <= %(hub_recent)s)
+    SELECT w.pid, w.kind, r.person_id, r.profile_id
+    FROM wanted w
+    JOIN counts c ON c.kind = w.kind AND c.value = w.value AND NOT c.hub
+    JOIN key_rows r ON r.kind = w.kind AND r.value = w.value AND r.person_id <> w.pid
+    UNION ALL
+    SELECT pid, kind, person_id, profile_id FROM near
 ),
 pairs AS (
-    SELECT w.pid, u.person_id, u.profile_id,
-           COUNT(*) FILTER (WHERE w.kind IN ('name', 'name_token', 'plate', 'mark')) AS identity, COUNT(*) AS shared
-    FROM wanted w JOIN usable u ON u.kind = w.kind AND u.value = w.value AND u.person_id <> w.pid
-    GROUP BY w.pid, u.person_id, u.profile_id
+    SELECT pid, person_id, profile_id,
+           COUNT(*) FILTER (WHERE kind IN ('name', 'name_token', 'plate', 'mark')) AS identity, COUNT(*) AS shared
+    FROM usable GROUP BY pid, person_id, profile_id
 ),
 hits AS (
     SELECT pid, person_id, profile_id,
@@ -127,7 +147,7 @@ ROW_CAP = 1000
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
 CANDIDATES_PER_RECORD = 30
-HUB_RECENT = 10
+HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
 IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
 HUB_SECONDS = 3600
 
@@ -196,7 +216,7 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
         with raw_cursor() as cur:
             cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "known": known,
                                         "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": ROW_CAP,
-                                        "hub_recent": HUB_RECENT, "per_target": MEMBERS_PER_TARGET,
+                                        "half": HUB_NEAR // 2, "per_target": MEMBERS_PER_TARGET,
                                         "per_record": CANDIDATES_PER_RECORD})
             rows = cur.fetchall()
         new_hubs = set()
@@ -267,8 +287,8 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
 
 def _hub_reasons(hubs: set[tuple[str, str]]) -> list[dict]:
     return [{"feature": "hub", "weight": 0.0,
-             "detail": (f"{k} value {v!r} is shared by too many people: only its {HUB_RECENT} most recent records were "
-                        "compared" if k in IDENTITY_KINDS else f"{k} value {v!r} is shared by too many people and was not used")}
+             "detail": (f"{k} value {v!r} is shared by too many people: only the {HUB_NEAR} records nearest in time "
+                        "were compared" if k in IDENTITY_KINDS else f"{k} value {v!r} is shared by too many people and was not used")}
             for k, v in sorted(hubs) if not v.startswith("~")]  # a plate's one-character masks go unsaid
 
 
