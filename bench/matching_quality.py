@@ -99,10 +99,11 @@ def run_ours(world, ids, clock: Clock) -> dict:
         for org in orgs.values():
             index_organisation(organisation_id=org.pk)
     with clock("ours: rematch --estimate (every retailer)"):
-        for _ in range(3):  # cross-retailer counterparts can wake the other side's events: run until none is pending
+        for round_ in range(3):  # cross-retailer counterparts can wake the other side's events: run until none is pending
             for slug, org in orgs.items():
                 if MatchState.objects.filter(organisation=org).exclude(status="done").exists():
-                    call_command("rematch", org=slug, estimate=True, stdout=open(os.devnull, "w"),
+                    # Weights are estimated once per retailer, on the first round.
+                    call_command("rematch", org=slug, estimate=round_ == 0, stdout=open(os.devnull, "w"),
                                  stderr=open(os.devnull, "w"))
     pairs = list(Suggestion.objects.unscoped().filter(target_person__isnull=False)
                  .exclude(status=Suggestion.Status.SUPERSEDED).values_list("person_id", "target_person_id"))

@@ -183,10 +183,17 @@ def score(levels: list[Level], params: Params, tf: dict[tuple[str, str], tuple[i
 
 def weight_only(levels: list[Level], params: Params, tf=None) -> float:
     """The log-odds alone, without building the explanation (ranking many candidates)."""
+    table = params.table()
     total = params.prior_weight
+    tf_levels = params.tf_levels
     for lv in levels:
-        if lv.level != "null":
+        feature, level, _, key = lv
+        if level == "null":
+            continue
+        if tf is not None and key is not None and key in tf and (feature, level) in tf_levels:
             total += params.weight(lv, tf)
+        else:
+            total += table[feature][level]
     return total
 
 
