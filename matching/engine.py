@@ -6,11 +6,13 @@ database: two indexed queries on matching_blockingkey, then the candidates' reco
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from events.models import Event, EventPerson, PersonRole
@@ -42,18 +44,28 @@ def raw_cursor():
 
 
 def settings_for(organisation_id: int) -> MatchSettings:
-    obj, _ = MatchSettings.objects.unscoped().get_or_create(organisation_id=organisation_id)
+    obj = MatchSettings.objects.unscoped().filter(organisation_id=organisation_id).first()
+    if obj is None:
+        obj, _ = MatchSettings.objects.unscoped().get_or_create(organisation_id=organisation_id)
     return obj
 
 
+_ENTITIES: dict[str, tuple[float, int]] = {}
+
+
 def entity_count(organisation_ids: list[int]) -> int:
-    """Roughly how many people the organisations have recorded (for value frequencies); cached."""
+    """Roughly how many people the organisations have recorded (for value frequencies and the prior);
+    cached, and remembered in this process for a minute once large."""
     key = "matching:entities:v2:" + ",".join(map(str, sorted(organisation_ids)))
+    seen = _ENTITIES.get(key)
+    if seen is not None and seen[1] >= 10_000 and time.monotonic() - seen[0] < 60:
+        return seen[1]
     value = cache.get(key)
     if value is None or value < 10_000:  # small counts are cheap to keep exact
         value = max(1, EventPerson.objects.filter(event__organisation_id__in=organisation_ids,
                                                   role__in=MATCHED_ROLES).count())
         cache.set(key, value, 600)
+    _ENTITIES[key] = (time.monotonic(), value)
     return value
 
 
@@ -146,7 +158,7 @@ WHERE nth <= %(per_target)s AND rank <= %(per_record)s
 ROW_CAP = 1000
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
-CANDIDATES_PER_RECORD = 30
+CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "30"))
 HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
 IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
 HUB_SECONDS = 3600
@@ -253,8 +265,10 @@ def find_candidates(rec: PersonRecord, keys: set[tuple[str, str]], *, organisati
 
 def _rejected_with(person_ids: list[int], candidate_ids) -> dict[int, set[int]]:
     """Per person: the candidates a human said are someone else."""
-    rows = RejectedPair.objects.filter(Q(person_low_id__in=person_ids) | Q(person_high_id__in=person_ids)
-                                       ).values_list("person_low_id", "person_high_id")
+    with raw_cursor() as cur:
+        cur.execute(f"SELECT person_low_id, person_high_id FROM {RejectedPair._meta.db_table} "
+                    "WHERE person_low_id = ANY(%s) OR person_high_id = ANY(%s)", [list(person_ids), list(person_ids)])
+        rows = cur.fetchall()
     out: dict[int, set[int]] = {}
     for a, b in rows:
         out.setdefault(a, set()).add(b)
@@ -386,18 +400,21 @@ def partner_organisations(organisation_id: int) -> list[int]:
     in to Connect the Dots — other opted-in retailers (cross-retailer suggestions)."""
     from accounts.models import Organisation, OrgKind
 
-    own = Organisation.objects.unscoped().filter(pk=organisation_id).values_list("ctd_opt_in", flat=True).first()
-    if not own:
-        return [organisation_id]
-    others = Organisation.objects.unscoped().filter(kind=OrgKind.RETAILER, ctd_opt_in=True, is_active=True).exclude(
-        pk=organisation_id).values_list("pk", flat=True)
-    return [organisation_id, *others]
+    table = Organisation._meta.db_table
+    with raw_cursor() as cur:  # one statement: this runs for every event
+        cur.execute(f"""SELECT o.id FROM {table} o JOIN {table} me ON me.id = %s AND me.ctd_opt_in
+                        WHERE o.kind = %s AND o.ctd_opt_in AND o.is_active AND o.id <> me.id ORDER BY o.id""",
+                    [organisation_id, str(OrgKind.RETAILER)])
+        return [organisation_id, *(r[0] for r in cur.fetchall())]
 
 
 def _matched_person_ids(event_ids: list[int]) -> list[int]:
     """The offenders and accomplices of these events, in a fixed order (time, event, person)."""
-    return list(EventPerson.objects.filter(event_id__in=event_ids, role__in=MATCHED_ROLES)
-                .order_by("event__occurred_at", "event_id", "id").values_list("id", flat=True))
+    with raw_cursor() as cur:
+        cur.execute("""SELECT p.id FROM events_eventperson p JOIN events_event e ON e.id = p.event_id
+                       WHERE p.event_id = ANY(%s) AND p.role = ANY(%s) ORDER BY e.occurred_at, e.id, p.id""",
+                    [list(event_ids), [str(r) for r in MATCHED_ROLES]])
+        return [r[0] for r in cur.fetchall()]
 
 
 RECORD_CACHE_MAX = 400_000
@@ -489,10 +506,11 @@ def mark_stale(*, event: Event) -> None:
 def _claim(event_ids: list[int]) -> dict[int, int]:
     """Lock the MatchStates of these events that have work pending; skip those another worker holds.
     Returns event id → the version being computed."""
-    rows = (MatchState.objects.select_for_update(skip_locked=True).filter(event_id__in=event_ids)
-            .values_list("event_id", "status", "version", "done_version"))
-    return {e: version for e, status, version, done in sorted(rows)
-            if not (status == MatchState.Status.DONE and done >= version)}
+    with raw_cursor() as cur:
+        cur.execute("SELECT event_id, status, version, done_version FROM matching_matchstate WHERE event_id = ANY(%s) "
+                    "ORDER BY event_id FOR UPDATE SKIP LOCKED", [list(event_ids)])
+        rows = cur.fetchall()
+    return {e: version for e, status, version, done in rows if not (status == MatchState.Status.DONE and done >= version)}
 
 
 def _finish(event_ids: list[int], cross_events: set[int]) -> None:
@@ -502,8 +520,9 @@ def _finish(event_ids: list[int], cross_events: set[int]) -> None:
         for event_id in sorted(cross_events):
             counterparts_enqueue(event_id=event_id)  # the other retailer's side of a cross-retailer match
     # The rows are locked by this transaction, so the version read is the one computed.
-    MatchState.objects.filter(event_id__in=event_ids).update(status=MatchState.Status.DONE, done_version=F("version"),
-                                                             updated_at=timezone.now())
+    with raw_cursor() as cur:
+        cur.execute("UPDATE matching_matchstate SET status = %s, done_version = version, updated_at = now() "
+                    "WHERE event_id = ANY(%s)", [str(MatchState.Status.DONE), list(event_ids)])
 
 
 @transaction.atomic
