@@ -6,6 +6,7 @@ database: two indexed queries on matching_blockingkey, then the candidates' reco
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -93,7 +94,9 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
 # own unlinked events made their name a hub is still found, as is one of several John Smiths
 # active at the time. Keys already known to be hubs are not counted again. Per record and entity
 # at most MEMBERS_PER_TARGET members (the most recent) are compared, and at most
-# CANDIDATES_PER_RECORD candidates in all: those sharing the most identity keys first.
+# CANDIDATES_PER_RECORD candidates in all, strongest first (a full name, a plate or a specific mark
+# counts for more than a family name, a plate one character off or a mark's place); candidates
+# sharing no name, plate or mark fill the places up to WEAK_CANDIDATES only.
 CANDIDATE_SQL = """
 WITH wanted AS (
     SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[], %(known)s::boolean[])
@@ -117,7 +120,7 @@ hub_keys AS (
     UNION SELECT kind, value FROM counts WHERE hub
 ),
 near AS (
-    SELECT w.pid, w.kind, x.person_id, x.profile_id
+    SELECT w.pid, w.kind, w.value, x.person_id, x.profile_id
     FROM wanted w
     JOIN hub_keys h ON h.kind = w.kind AND h.value = w.value
     CROSS JOIN unnest(%(orgs)s::bigint[]) AS o(org)
@@ -132,33 +135,41 @@ near AS (
     WHERE w.kind IN ('name', 'name_token', 'plate', 'mark')
 ),
 usable AS (
-    SELECT w.pid, w.kind, r.person_id, r.profile_id
+    SELECT w.pid, w.kind, w.value, r.person_id, r.profile_id
     FROM wanted w
     JOIN counts c ON c.kind = w.kind AND c.value = w.value AND NOT c.hub
     JOIN key_rows r ON r.kind = w.kind AND r.value = w.value AND r.person_id <> w.pid
     UNION ALL
-    SELECT pid, kind, person_id, profile_id FROM near
+    SELECT pid, kind, value, person_id, profile_id FROM near
 ),
 pairs AS (
     SELECT pid, person_id, profile_id,
-           COUNT(*) FILTER (WHERE kind IN ('name', 'name_token', 'plate', 'mark')) AS identity, COUNT(*) AS shared
+           COUNT(*) FILTER (WHERE kind IN ('name', 'name_token', 'plate', 'mark')) AS identity,
+           SUM(CASE WHEN kind = 'name' THEN 4
+                    WHEN kind = 'plate' AND value NOT LIKE '~%%' THEN 4
+                    WHEN kind = 'mark' AND value NOT LIKE '%%@%%' THEN 3
+                    WHEN kind = 'name_token' AND (value LIKE 'fi:%%' OR value LIKE 'gi:%%') THEN 2
+                    WHEN kind IN ('plate', 'mark', 'name_token') THEN 1
+                    ELSE 0.5 END) AS strength
     FROM usable GROUP BY pid, person_id, profile_id
 ),
 hits AS (
     SELECT pid, person_id, profile_id,
            ROW_NUMBER() OVER (PARTITION BY pid, COALESCE(profile_id, -person_id) ORDER BY person_id DESC) AS nth,
-           ROW_NUMBER() OVER (PARTITION BY pid ORDER BY identity DESC, shared DESC, person_id DESC) AS rank
+           ROW_NUMBER() OVER (PARTITION BY pid ORDER BY strength DESC, person_id DESC) AS rank, identity
     FROM pairs
 )
 SELECT 'count', NULL::bigint, NULL::bigint, NULL::bigint, kind, value, entities, n FROM counts
 UNION ALL
 SELECT 'hit', pid, person_id, profile_id, NULL, NULL, NULL, NULL FROM hits
-WHERE nth <= %(per_target)s AND rank <= %(per_record)s
+WHERE nth <= %(per_target)s AND rank <= %(per_record)s AND (identity > 0 OR rank <= %(weak)s)
 """
 ROW_CAP = 1000
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
-CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "30"))
+CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "20"))
+# Candidates sharing only a description band or a product fill at most this many places.
+WEAK_CANDIDATES = int(os.environ.get("AUROR_MATCH_WEAK", "10"))
 HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
 IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
 HUB_SECONDS = 3600
@@ -229,7 +240,7 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
             cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "known": known,
                                         "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": ROW_CAP,
                                         "half": HUB_NEAR // 2, "per_target": MEMBERS_PER_TARGET,
-                                        "per_record": CANDIDATES_PER_RECORD})
+                                        "per_record": CANDIDATES_PER_RECORD, "weak": WEAK_CANDIDATES})
             rows = cur.fetchall()
         new_hubs = set()
         for row_kind, pid, person_id, profile_id, kind, value, entities, n in rows:
@@ -292,7 +303,10 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
             best[target] = (w, pid, profile_id)
     ranked = sorted(best.values(), key=lambda t: (-t[0], -t[1]))
     out = []
-    for _, pid, profile_id in ranked[:TOP_N]:
+    floor = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else (-math.inf if threshold <= 0 else math.inf)
+    for w, pid, profile_id in ranked[:TOP_N]:
+        if w < floor - 1e-9:
+            break  # below the threshold: no explanation needed
         scored = score(compare(rec, records[pid], sku_window_days=sku_window_days), params, tf)
         if scored.probability >= threshold:
             out.append(Candidate(pid, profile_id, scored, records[pid]))
