@@ -164,7 +164,7 @@ UNION ALL
 SELECT 'hit', pid, person_id, profile_id, NULL, NULL, NULL, NULL FROM hits
 WHERE nth <= %(per_target)s AND rank <= %(per_record)s AND (identity > 0 OR rank <= %(weak)s)
 """
-ROW_CAP = 1000
+ROW_CAP = 300  # more rows than a non-hub key can use (hub cap × members per target)
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
 CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "20"))
@@ -225,7 +225,10 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
     """Candidates of every record (one statement). Keys known to be hubs are not read again;
     `hubs_seen` (a rematch's, across batches) remembers them without asking the cache."""
     all_keys = {(str(k), v) for rec in records for k, v in keys.get(rec.id, ())}
-    hubs = known_hubs(all_keys, organisation_ids, hubs_seen)
+    if hubs_seen is not None:  # a run: its own memory (the statement below finds the new hubs)
+        hubs = {k: hubs_seen[k] for k in all_keys if k in hubs_seen}
+    else:
+        hubs = known_hubs(all_keys, organisation_ids)
     pids, kinds, values, known = [], [], [], []
     for rec in records:
         for kind, value in sorted(keys.get(rec.id, ())):
@@ -235,10 +238,11 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
             known.append((str(kind), value) in hubs)
     out = {rec.id: Found({}, {}, set()) for rec in records}
     counts: dict[tuple[str, str], int] = {}
+    row_cap = max(ROW_CAP, (hub_cap + 2) * MEMBERS_PER_TARGET)
     if pids:
         with raw_cursor() as cur:
             cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "known": known,
-                                        "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": ROW_CAP,
+                                        "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": row_cap,
                                         "half": HUB_NEAR // 2, "per_target": MEMBERS_PER_TARGET,
                                         "per_record": CANDIDATES_PER_RECORD, "weak": WEAK_CANDIDATES})
             rows = cur.fetchall()
@@ -246,7 +250,7 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
         for row_kind, pid, person_id, profile_id, kind, value, entities, n in rows:
             if row_kind == "count":
                 counts[(kind, value)] = entities
-                if entities > hub_cap + 1 or n >= ROW_CAP:  # +1: the record's own key is counted too
+                if entities > hub_cap + 1 or n >= row_cap:  # +1: the record's own key is counted too
                     new_hubs.add((kind, value))
             else:
                 out[pid].candidates[person_id] = profile_id
@@ -453,8 +457,14 @@ def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None,
     so that each is read once per run, and the hubs met; the batch's own records are always read afresh.
     Returns (suggestions written, events with a cross-retailer one)."""
     person_ids = _matched_person_ids(event_ids)
-    loaded = load_records(person_ids)
     record_cache = memory.records if memory is not None else None
+    # Records read by this run's index phase for the very version being computed are current.
+    current = {e for e, v in (versions or {}).items() if memory is not None and memory.indexed.get(e) == v}
+    loaded = {}
+    if record_cache is not None and current:
+        loaded = {pid: record_cache[pid] for pid in person_ids
+                  if pid in record_cache and record_cache[pid].event_id in current}
+    loaded.update(load_records([pid for pid in person_ids if pid not in loaded]))
     if record_cache is not None:
         if len(record_cache) > RECORD_CACHE_MAX:
             record_cache.clear()
@@ -500,13 +510,16 @@ def suggest_for_event(event_id: int) -> int:
         return suggest_batch([event_id])[0]
 
 
-def index_events(event_ids: list[int]) -> int:
+def index_events(event_ids: list[int], *, memory: RunMemory | None = None) -> int:
     """Store the blocking keys of these events' people without suggesting anything yet (the first
     phase of a rematch, so that every event then meets every other, whatever the order)."""
-    records = list(load_records(_matched_person_ids(event_ids)).values())
+    loaded = load_records(_matched_person_ids(event_ids))
+    records = list(loaded.values())
     for org_id in sorted({r.organisation_id for r in records}):
         conf = settings_for(org_id)
         store_keys([r for r in records if r.organisation_id == org_id], sku_window_days=conf.sku_window_days)
+    if memory is not None and len(memory.records) < RECORD_CACHE_MAX:
+        memory.records.update(loaded)
     return len(records)
 
 
@@ -571,7 +584,7 @@ def index_pending(event_ids: list[int], *, memory: RunMemory | None = None) -> i
     claimed = _claim(event_ids)
     if not claimed:
         return 0
-    n = index_events(list(claimed))
+    n = index_events(list(claimed), memory=memory)
     if memory is not None:
         memory.indexed.update(claimed)
     return n

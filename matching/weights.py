@@ -239,7 +239,7 @@ def judged_pairs(organisation_id: int) -> list[tuple[int, int, float]]:
     return [(a, b, 1.0 if d == Judgement.Decision.ACCEPT else 0.0) for a, b, d in rows]
 
 
-def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 12000) -> Params | None:
+def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 8000) -> Params | None:
     """Estimate and store the retailer's weights; None when it has too little data yet.
 
     u from random pairs of its records; m per feature by EM sessions over the candidate pairs each
@@ -256,7 +256,7 @@ def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 12
         return None
     sample_ids = rng.sample(person_ids, min(5000, len(person_ids)))
     sample = list(load_records(sample_ids).values())
-    u = estimate_u(sample, pairs=min(30000, 6 * len(sample)), rng=rng)
+    u = estimate_u(sample, pairs=min(20000, 6 * len(sample)), rng=rng)
     judged = judged_pairs(organisation_id)
     sessions, chosen = [], {}
     for name, (kinds, tied) in SESSIONS.items():
