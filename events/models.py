@@ -29,8 +29,12 @@ class EventType(models.TextChoices):
 
 
 class Event(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="events")
-    store = models.ForeignKey("accounts.Store", on_delete=models.PROTECT, related_name="events")
+    # No single-column indexes on organisation and store: the (organisation, -occurred_at) and
+    # (store, -occurred_at) indexes below serve every lookup by either, and each index is a write
+    # on every recorded event.
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="events",
+                                     db_index=False)
+    store = models.ForeignKey("accounts.Store", on_delete=models.PROTECT, related_name="events", db_index=False)
     external_id = models.CharField(max_length=100, blank=True)
     occurred_at = models.DateTimeField()
     type = models.CharField(max_length=20, choices=EventType.choices)
@@ -117,7 +121,8 @@ class EventPerson(models.Model):
     """A person involved, described by appearance and behaviour only: there is no field for
     ethnicity, skin tone, religion, political affiliation or sexual orientation (DESIGN.md rule 4)."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="persons")
+    # Looked up by event through the unique (event, ref) index.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="persons", db_index=False)
     ref = models.CharField(max_length=20, help_text="Local to the event, e.g. p1.")
     role = models.CharField(max_length=20, choices=PersonRole.choices, default=PersonRole.OFFENDER)
     name = models.CharField(max_length=120, blank=True)
@@ -192,7 +197,7 @@ def normalise_plate(plate: str) -> str:
 class EventVehicle(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="vehicles")
     plate = models.CharField(max_length=12, blank=True)
-    plate_normalised = models.CharField(max_length=12, blank=True, db_index=True)
+    plate_normalised = models.CharField(max_length=12, blank=True)
     make = models.CharField(max_length=40, blank=True)
     model = models.CharField(max_length=40, blank=True)
     colour = models.CharField(max_length=30, blank=True)
@@ -200,6 +205,8 @@ class EventVehicle(models.Model):
 
     class Meta:
         ordering = ["event_id", "id"]
+        # Equality only (no LIKE on event plates): a plain btree, without the pattern-ops twin.
+        indexes = [models.Index(fields=["plate_normalised"], name="events_vehicle_plate_idx")]
 
     def __str__(self) -> str:
         return self.plate or f"{self.colour} {self.make} {self.model}".strip()
