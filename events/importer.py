@@ -61,6 +61,7 @@ from events.interchange import (
 )
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product
 from events.services import SCALAR_FIELDS, _diff, _new_person, _vehicles
+from evidence.blobs import blobs_removed_unless_committed
 
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 IMPORT_SUFFIXES = (*DATA_SUFFIXES, ".zip")
@@ -471,13 +472,16 @@ class EventImporter:
         # Decided before this import's own transaction opens: the helpers must see what the caller sees.
         self._helpers = self.parallel and import_parallel.can_use_helpers()
         try:
-            if self.atomic:
-                with transaction.atomic():
+            # Stills are stored before their rows commit: when the import's transaction rolls back
+            # (all or nothing with a refused row, an error), the files it stored go with it.
+            with blobs_removed_unless_committed():
+                if self.atomic:
+                    with transaction.atomic():
+                        self._run(source, result, skip_rows)
+                        if result.refused:
+                            raise _Rollback
+                else:
                     self._run(source, result, skip_rows)
-                    if result.refused:
-                        raise _Rollback
-            else:
-                self._run(source, result, skip_rows)
         except _Rollback:
             result.rolled_back = True
             result.created = result.updated = 0
@@ -553,7 +557,8 @@ class EventImporter:
         mark = (result.created, result.updated, result.refused, len(result.errors), len(result.event_ids),
                 len(batch_errors))
         try:
-            with transaction.atomic():
+            # Per batch too, so that a failed batch's stills are deleted now, not at the end of the file.
+            with blobs_removed_unless_committed(), transaction.atomic():
                 self._write_batch(batch, result, batch_errors, write=writing)
                 if self.on_batch:
                     self.on_batch(result, batch_errors, batch_rows)
@@ -566,7 +571,7 @@ class EventImporter:
             del result.errors[mark[3]:], result.event_ids[mark[4]:], batch_errors[mark[5]:]
             for row in batch:
                 try:
-                    with transaction.atomic():
+                    with blobs_removed_unless_committed(), transaction.atomic():
                         self._write_batch([row], result, batch_errors, write=True)
                 except DatabaseError as exc:
                     self._refuse(result, batch_errors, row.line, [("non_field_errors", f"Could not be saved: {exc}")])
@@ -599,6 +604,8 @@ class EventImporter:
         creates: list[_Row] = []
         updates: list[_Row] = []
         for row in batch:
+            # A batch retried row by row after a failure: forget what the rolled-back attempt wrote.
+            row.event, row.persons, row.products, row.changes = None, [], [], {}
             store = row.data["store"]
             event = existing.get(row.data["external_id"]) if row.data["external_id"] else None
             if event is not None and event.pk not in changeable:

@@ -7,7 +7,9 @@ default the good files are kept and every refused one is reported by name with i
 store worker's four good photos are not lost because a fifth is a HEIC); with
 `all_or_nothing=True` (API `?atomic=true`) one refused file refuses the whole request and nothing
 is stored. Either way nothing else of the event changes. Blobs are written to storage before the
-database transaction (storage is not transactional) and deleted again if that transaction fails.
+database transaction (storage is not transactional) and deleted again if that transaction fails;
+a caller whose own longer transaction holds the upload (an import) wraps it in
+`blobs.blobs_removed_unless_committed()`, so that its rollback takes the files too.
 """
 
 from __future__ import annotations
@@ -308,6 +310,63 @@ def integrity_failure_record(*, item: EvidenceItem, problem: str, actor=None, du
     log.error("evidence: integrity check failed for item %s (event %s): %s", item.pk, item.event_id, problem)
     custody_record(item=item, action=CustodyAction.INTEGRITY_FAILED, actor=actor,
                    detail={"problem": problem, "during": during})
+
+
+@dataclass
+class Orphan:
+    name: str
+    modified: dt.datetime | None
+
+
+def evidence_orphans(*, organisation_id: int | None = None, older_than: dt.timedelta) -> Iterator[Orphan]:
+    """Stored files that no evidence row names, as its file or its thumbnail: what a process
+    killed between storing a file and committing its row left behind (a rolled-back transaction
+    deletes its own, evidence.blobs). Files younger than `older_than` are not reported: one may be
+    an upload whose row is not committed yet, so make it longer than the longest import."""
+    storage = blobs.evidence_storage()
+    cutoff = timezone.now() - older_than
+    known: dict[str, set[str]] = {}
+    candidates: list[Orphan] = []
+
+    def checked() -> Iterator[Orphan]:
+        # Looked up again by exact name (any organisation's row) just before it is reported.
+        referenced = blobs.blobs_referenced([c.name for c in candidates])
+        yield from (c for c in candidates if c.name not in referenced)
+        candidates.clear()
+
+    for name in blobs.blob_names(organisation_id):
+        folder = name.split("/")[1] if name.count("/") >= 2 else ""
+        if folder not in known:
+            rows = EvidenceItem.objects.unscoped().filter(organisation_id=int(folder)) if folder.isdigit() else None
+            known[folder] = set() if rows is None else {
+                n for pair in rows.values_list("storage_name", "thumbnail_name") for n in pair if n}
+        if name in known[folder]:
+            continue
+        try:
+            modified = storage.get_modified_time(name)
+        except (NotImplementedError, FileNotFoundError):
+            modified = None
+        if older_than > dt.timedelta(0) and (modified is None or modified > cutoff):
+            continue
+        candidates.append(Orphan(name, modified))
+        if len(candidates) >= 500:
+            yield from checked()
+    if candidates:
+        yield from checked()
+
+
+def evidence_orphans_delete(*, orphans: list[Orphan], operator: str) -> None:
+    """Delete orphan files (evidence_orphans) from storage, one audit row per organisation."""
+    by_org: dict[int | None, list[str]] = {}
+    for orphan in orphans:
+        folder = orphan.name.split("/")[1] if orphan.name.count("/") >= 2 else ""
+        by_org.setdefault(int(folder) if folder.isdigit() else None, []).append(orphan.name)
+    for org_id, names in by_org.items():
+        for name in names:
+            blobs.blob_delete(name)
+        with transaction.atomic():
+            audit_record(action="evidence.orphans_deleted", organisation_id=org_id, actor_email=operator,
+                         detail={"count": len(names), "names": names[:1000]})
 
 
 class IntegrityFailed(Exception):
