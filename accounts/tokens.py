@@ -22,8 +22,11 @@ def hash_token(raw: str) -> str:
 
 
 @transaction.atomic
-def token_create(*, organisation: Organisation, name: str, user: User | None = None, actor=None) -> tuple[ApiToken, str]:
-    """Create a token and return it with the raw secret, which is shown once and never stored."""
+def token_create(*, organisation: Organisation, name: str, user: User | None = None, actor=None,
+                 actor_email: str = "", detail: dict | None = None) -> tuple[ApiToken, str]:
+    """Create a token and return it with the raw secret, which is shown once and never stored.
+    Without a user as `actor` (manage.py create_token), `actor_email` names who made it in the audit
+    row and `detail` says how."""
     from audit.services import audit_record
 
     if user is not None and user.organisation_id != organisation.pk:
@@ -37,8 +40,8 @@ def token_create(*, organisation: Organisation, name: str, user: User | None = N
         prefix=raw[:12],
         token_hash=hash_token(raw),
     )
-    audit_record(action="token.create", actor=actor, organisation_id=organisation.pk, obj=token,
-                 detail={"kind": token.kind, "for_user": user.email if user else None})
+    audit_record(action="token.create", actor=actor, actor_email=actor_email, organisation_id=organisation.pk,
+                 obj=token, detail={**(detail or {}), "kind": token.kind, "for_user": user.email if user else None})
     return token, raw
 
 

@@ -1,12 +1,33 @@
 """`manage.py create_token --user EMAIL` or `--service --org SLUG --name NAME`: a new API token.
-The secret is printed once, as the last line, and only its hash is stored."""
+The secret is printed once, as the last line, and only its hash is stored. The audit row names the
+operator as `cli:<operating-system account>` (the account behind sudo when there is one) and says
+the token was made from the command line, on which machine."""
 
 from __future__ import annotations
+
+import getpass
+import os
+import socket
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation, User
 from accounts.tokens import token_create
+
+
+def operator() -> tuple[str, dict[str, Any]]:
+    """(actor_email, detail) for the audit row: who ran the command, from where."""
+    try:
+        account = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name in this environment (a bare container)
+        account = ""
+    sudo = os.environ.get("SUDO_USER", "")
+    detail: dict[str, Any] = {"via": "command line", "command": "manage.py create_token",
+                              "os_user": account or None, "host": socket.gethostname()}
+    if sudo and sudo != account:
+        detail["sudo_user"] = sudo
+    return f"cli:{sudo or account or 'unknown'}", detail
 
 
 class Command(BaseCommand):
@@ -21,6 +42,7 @@ class Command(BaseCommand):
     def handle(self, *args, user=None, service=False, org=None, name=None, **options):
         if bool(user) == bool(service):
             raise CommandError("give either --user EMAIL or --service --org SLUG --name NAME")
+        actor_email, detail = operator()
         if user:
             if org:
                 raise CommandError("--org is for service tokens; a personal token belongs to the user's organisation")
@@ -29,7 +51,8 @@ class Command(BaseCommand):
                 raise CommandError(f"no user with the email {user!r}")
             if not person.is_active or person.organisation is None or not person.organisation.is_active:
                 raise CommandError(f"{person.email} is deactivated or has no active organisation")
-            token, raw = token_create(organisation=person.organisation, user=person, name=name or "command line")
+            token, raw = token_create(organisation=person.organisation, user=person, name=name or "command line",
+                                      actor_email=actor_email, detail=detail)
             self.stdout.write(f"Personal token {token.prefix}… for {person.email} ({person.get_role_display()}, "
                               f"{person.organisation.name}). Shown once; send it as 'Authorization: Bearer <token>':")
         else:
@@ -40,7 +63,7 @@ class Command(BaseCommand):
                 raise CommandError(f"no organisation with the slug {org!r}")
             if not organisation.is_active:
                 raise CommandError(f"{organisation.name} is deactivated")
-            token, raw = token_create(organisation=organisation, name=name)
+            token, raw = token_create(organisation=organisation, name=name, actor_email=actor_email, detail=detail)
             self.stdout.write(f"Service token {token.prefix}… '{name}' for {organisation.name}. Shown once; send it "
                               "as 'Authorization: Bearer <token>':")
         self.stdout.write(raw)
