@@ -262,6 +262,49 @@ class TenantEditForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class OIDCProviderForm(forms.Form):
+    """An organisation's single sign-on provider. The client secret is write-only: never put back
+    into the page; left blank when changing the provider, the stored one is kept."""
+
+    issuer = forms.URLField(assume_scheme="https", max_length=200,
+                            help_text="The provider's issuer, e.g. https://login.example.com/realms/acme.")
+    client_id = forms.CharField(label="Client ID", max_length=200)
+    client_secret = forms.CharField(
+        max_length=500, required=False, strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    authorization_endpoint = forms.URLField(
+        assume_scheme="https", required=False, max_length=200,
+        help_text="Leave this and the three endpoints below blank to read them from the issuer's "
+                  "/.well-known/openid-configuration at the first sign-in.")
+    token_endpoint = forms.URLField(assume_scheme="https", required=False, max_length=200)
+    userinfo_endpoint = forms.URLField(label="Userinfo endpoint", assume_scheme="https", required=False,
+                                       max_length=200)
+    jwks_uri = forms.URLField(label="JWKS URI", assume_scheme="https", required=False, max_length=200)
+    enabled = forms.BooleanField(label="Enabled", required=False, initial=True,
+                                 help_text="Your people can sign in through this provider.")
+    mfa_at_idp = forms.BooleanField(
+        label="MFA done at the provider", required=False,
+        help_text="Tick only if the provider enforces multi-factor authentication for every one of your users: "
+                  "their sign-ins through it then count as MFA here, and Auror does not ask for its own code.",
+    )
+
+    def __init__(self, *args, provider=None, **kwargs):
+        if provider is not None:
+            kwargs["initial"] = {name: getattr(provider, name) for name in (
+                "issuer", "client_id", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri",
+                "enabled", "mfa_at_idp")}
+        super().__init__(*args, **kwargs)
+        secret = self.fields["client_secret"]
+        if provider is None:
+            secret.required = True
+            secret.help_text = "The secret the provider issued for Auror. It is stored, and never shown again."
+        else:
+            secret.label = "New client secret"
+            secret.help_text = ("A secret is stored (it is never shown). Leave this blank to keep it; type a new one "
+                                "to replace it.")
+
+
 class InvitationAcceptForm(forms.Form):
     password = forms.CharField(label="Choose a password", strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),

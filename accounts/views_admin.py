@@ -19,8 +19,8 @@ from django.views import View
 from django.views.generic import FormView, ListView
 
 from accounts import forms_admin as f
-from accounts import services
-from accounts.models import Organisation, OrgKind, Role, Store, User
+from accounts import services, services_sso
+from accounts.models import OIDCProvider, Organisation, OrgKind, Role, Store, User
 from auror import access
 from auror.views import ScopedQuerysetMixin
 
@@ -364,7 +364,8 @@ class OrganisationSettingsView(AdminFormView):
         return {**super().get_form_kwargs(), "organisation": self.object}
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "object": self.object}
+        sso = OIDCProvider.objects.visible_to(self.request.user, access.MANAGE).filter(organisation=self.object).first()
+        return {**super().get_context_data(**kwargs), "object": self.object, "sso": sso}
 
     def save(self, form):
         d = form.cleaned_data
@@ -379,6 +380,45 @@ class OrganisationSettingsView(AdminFormView):
     def success(self, result):
         org, changes = result
         return ("Settings saved." if changes else "Nothing changed."), reverse("accounts:organisation")
+
+
+class OIDCProviderView(AdminFormView):
+    """The organisation's single sign-on provider: set it up, or change it. Keyed by the organisation
+    (one provider each): another organisation's page is a 404, like any record not the admin's."""
+
+    model = Organisation
+    allowed_roles = ORG_ADMINS
+    action = access.MANAGE
+    template_name = "accounts/admin/sso_settings.html"
+    form_class = f.OIDCProviderForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.role in ORG_ADMINS:
+            self.object = self.get_object()
+            self.provider = OIDCProvider.objects.visible_to(request.user, access.MANAGE).filter(
+                organisation=self.object).first()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "provider": self.provider}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "object": self.object, "provider": self.provider,
+                "creating": self.provider is None,
+                "callback_url": self.request.build_absolute_uri(reverse("oidc_authentication_callback"))}
+
+    def save(self, form):
+        d = {**form.cleaned_data}
+        if self.provider is None:
+            return services_sso.oidc_provider_create(actor=self.request.user, organisation=self.object, **d)
+        if not d["client_secret"]:
+            d.pop("client_secret")  # write-only: blank keeps the stored secret
+        return services_sso.oidc_provider_update(actor=self.request.user, provider=self.provider, **d)
+
+    def success(self, result):
+        _, changes = result
+        message = "Single sign-on saved." if changes else "Nothing changed."
+        return message, reverse("accounts:sso_settings", args=[self.object.pk])
 
 
 # --- tenants (platform operators) ---------------------------------------------------------------
@@ -509,6 +549,7 @@ urlpatterns = [
     path("stores/<int:pk>/deactivate/", StoreDeactivateView.as_view(), name="store_deactivate"),
     path("stores/<int:pk>/reactivate/", StoreReactivateView.as_view(), name="store_reactivate"),
     path("organisation/", OrganisationSettingsView.as_view(), name="organisation"),
+    path("organisation/<int:pk>/sso/", OIDCProviderView.as_view(), name="sso_settings"),
     path("tenants/", TenantListView.as_view(), name="tenants"),
     path("tenants/new/", TenantCreateView.as_view(), name="tenant_create"),
     path("tenants/<int:pk>/", TenantEditView.as_view(), name="tenant_edit"),
