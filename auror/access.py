@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Model, Q
+from django.db.models import Model, Q, QuerySet
+from django.db.models.expressions import Combinable
 
 from accounts.models import OrgKind, PoliceSharing, Role
 
@@ -65,6 +66,44 @@ def q_for(model: type[Model], user, action: str = VIEW) -> Q:
 def can(user, action: str, obj: Model) -> bool:
     """Whether `user` may `action` this one object (one indexed query)."""
     return type(obj)._default_manager.filter(pk=obj.pk).filter(q_for(type(obj), user, action)).exists()
+
+
+def visible(model: type[Model], user, action: str = VIEW) -> QuerySet:
+    """The rows of `model` that `user` may `action`: `Model.objects.visible_to(user, action)` for a model
+    whose rows belong to a parent row and whose manager is a plain one (an event's people, products and
+    vehicles; a profile's members). Their rules follow the parent's (`_follows` below). A model without
+    a rule raises, as in `q_for`."""
+    manager = model._default_manager
+    if hasattr(manager, "visible_to"):
+        return manager.visible_to(user, action)
+    return manager.filter(q_for(model, user, action))
+
+
+def _prefixed(q: Q, prefix: str) -> Q:
+    """`q` with every lookup read through the relation `prefix` ("event__"): the same condition, asked
+    of a related row. Refuses a condition that compares with another column (an F() or an expression):
+    that column would have to be moved through the relation too."""
+    children = []
+    for child in q.children:
+        if isinstance(child, Q):
+            children.append(_prefixed(child, prefix))
+        elif isinstance(child, tuple) and len(child) == 2 and not isinstance(child[1], Combinable):
+            children.append((prefix + child[0], child[1]))
+        else:
+            raise TypeError(f"cannot read {child!r} through {prefix!r}")
+    return Q.create(children, connector=q.connector, negated=q.negated)
+
+
+def _follows(parent: str, via: str) -> Rule:
+    """A rule for rows that belong to one `parent` row through the foreign key `via`: the user may
+    `action` such a row exactly when they may `action` its parent (the parent's own rule, read through
+    `via`), so the part is never more visible than the whole, nor less."""
+
+    def follow(user, action: str) -> Q:
+        return _prefixed(_RULES[parent](user, action), f"{via}__")
+
+    follow.__doc__ = f"Exactly the rule of {parent}, for the same action, through `{via}`."
+    return follow
 
 
 # --- Organisations, stores, users --------------------------------------------------------------
@@ -226,6 +265,28 @@ def can_record_event_at(user, store) -> bool:
     return True
 
 
+EVENT_HISTORY_ACTIONS = ("event.create", "event.update")
+
+
+def event_history_entries(user, event) -> QuerySet:
+    """The audit rows that make up `event`'s change history (who recorded it, who changed what, before
+    and after), for the people who look after the retailer's events: investigators and retailer admins
+    who may change this event. Empty for anyone else (store staff, even for an event they may still
+    correct; police; partners; another tenant).
+
+    The audit log's own rule (audit_rule) is admins only, and stays so for the log as a whole. An
+    event's history is part of the event, so this one read follows the event's CHANGE right instead;
+    the right is checked here, with the read, so the two cannot be separated. It reads only this
+    event's create and update rows of its own organisation's chain."""
+    from audit.models import AuditEntry
+
+    if not _active(user) or user.role not in INVESTIGATING_ROLES or not can(user, CHANGE, event):
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.unscoped().filter(
+        organisation_id=event.organisation_id, object_type="events.event", object_id=str(event.pk),
+        action__in=EVENT_HISTORY_ACTIONS)
+
+
 # --- Sharing -------------------------------------------------------------------------------------
 
 
@@ -313,6 +374,12 @@ def product_rule(user, action: str) -> Q:
     return own if user.role == Role.RETAILER_ADMIN else NOTHING
 
 
+# An event's people, products and vehicles are parts of the event: whoever may view (change, delete)
+# the event may view (change, delete) them, and no one else.
+for _label in ("events.EventPerson", "events.EventProduct", "events.EventVehicle"):
+    rule(_label)(_follows("events.Event", "event"))
+
+
 @rule("events.EventDraft")
 def draft_rule(user, action: str) -> Q:
     return Q(user_id=user.pk, organisation_id=user.organisation_id) if user.role in RETAILER_ROLES else NOTHING
@@ -331,6 +398,9 @@ def _investigators_own(user, action: str) -> Q:
 
 for _label in ("profiles.Profile", "profiles.Vehicle", "profiles.OffenderGroup", "matching.Judgement"):
     rule(_label)(_investigators_own)
+
+# A profile's members (which event person is in it, by which judgement) are part of the profile.
+rule("profiles.ProfileMember")(_follows("profiles.Profile", "profile"))
 
 
 @rule("matching.Suggestion")

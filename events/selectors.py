@@ -255,23 +255,11 @@ def event_detail_parts(*, event: Event) -> dict[str, Any]:
             "products_total": sum((p.line_value for p in products), Decimal("0"))}
 
 
-HISTORY_ACTIONS = ("event.create", "event.update")
-
-
 def event_history(*, user, event: Event) -> list[dict[str, Any]]:
     """Who created and changed this event, with before and after values, for the people who look
-    after the retailer's events: investigators and admins who may change it (the event's own
-    right, decided by the access policy). Admins see the whole audit log on its own page too."""
-    from audit.models import AuditEntry
-
-    if user.role not in (Role.INVESTIGATOR, Role.RETAILER_ADMIN) or not access.can(user, access.CHANGE, event):
-        return []
-    # The audit log's own rule is admins only; an event's change history is part of the event,
-    # shown to whoever may change the event (checked just above).
-    rows = (AuditEntry.objects.unscoped()
-            .filter(organisation_id=event.organisation_id, object_type="events.event", object_id=str(event.pk),
-                    action__in=HISTORY_ACTIONS)
-            .order_by("-at", "-id")[:100])
+    after the retailer's events: investigators and admins who may change it. Who may read it is the
+    access policy's (access.event_history_entries); admins see the whole audit log on its own page too."""
+    rows = access.event_history_entries(user, event).order_by("-at", "-id")[:100]
     out = []
     for row in rows:
         changes = []

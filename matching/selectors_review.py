@@ -170,13 +170,16 @@ def waterfall(reasons: list[dict], *, threshold: float | None = None, with_detai
 # --- The two sides of a card ----------------------------------------------------------------------
 
 
-def _people(person_ids: set[int]) -> dict[int, EventPerson]:
-    people = {p.pk: p for p in EventPerson.objects.filter(pk__in=person_ids).select_related("event__store")}
+def _people(user, person_ids: set[int]) -> dict[int, EventPerson]:
+    """These people as the user may see them (their event's rule), each with their event's products
+    and the vehicles that are theirs or nobody's."""
+    people = {p.pk: p for p in access.visible(EventPerson, user).filter(pk__in=person_ids)
+              .select_related("event__store")}
     event_ids = {p.event_id for p in people.values()}
     products, vehicles = defaultdict(list), defaultdict(list)
-    for row in EventProduct.objects.filter(event_id__in=event_ids).order_by("event_id", "id"):
+    for row in access.visible(EventProduct, user).filter(event_id__in=event_ids).order_by("event_id", "id"):
         products[row.event_id].append(row)
-    for row in EventVehicle.objects.filter(event_id__in=event_ids).order_by("event_id", "id"):
+    for row in access.visible(EventVehicle, user).filter(event_id__in=event_ids).order_by("event_id", "id"):
         vehicles[row.event_id].append(row)
     for p in people.values():
         p.card_products = products[p.event_id]
@@ -193,10 +196,11 @@ def review_cards(*, user, suggestions: list[Suggestion]) -> list[dict]:
     if threshold is None:
         threshold = MatchSettings._meta.get_field("review_threshold").default
     own = [s for s in suggestions if not s.other_organisation_id]
-    people = _people({s.person_id for s in suggestions} | {s.target_person_id for s in own})
+    people = _people(user, {s.person_id for s in suggestions} | {s.target_person_id for s in own})
     from profiles.models import Profile, ProfileMember
 
-    memberships = dict(ProfileMember.objects.filter(person_id__in=list(people)).values_list("person_id", "profile_id"))
+    memberships = dict(access.visible(ProfileMember, user).filter(person_id__in=list(people))
+                       .values_list("person_id", "profile_id"))
     profiles = {p.pk: p for p in Profile.objects.visible_to(user).filter(
         pk__in={s.target_profile_id for s in own if s.target_profile_id} | set(memberships.values()))}
     last = {}
@@ -249,11 +253,12 @@ def judgements_visible(user) -> QuerySet[Judgement]:
             .select_related("by", "undone_by", "person__event__store", "target_person__event__store", "suggestion"))
 
 
-def undoable(judgements: list[Judgement]) -> set[int]:
-    """Which of these judgements can be undone now: standing, and the latest on their suggestion."""
+def undoable(judgements: list[Judgement], *, user) -> set[int]:
+    """Which of these judgements can be undone now: standing, and the latest on their suggestion (among
+    the judgements the user may see, which are all of a suggestion's: its retailer's)."""
     ids = {j.suggestion_id for j in judgements if j.suggestion_id}
     latest = {}
-    for sid, jid in (Judgement.objects.filter(suggestion_id__in=ids, undone_at__isnull=True)
+    for sid, jid in (Judgement.objects.visible_to(user).filter(suggestion_id__in=ids, undone_at__isnull=True)
                      .order_by("suggestion_id", "-at", "-id").values_list("suggestion_id", "id")):
         latest.setdefault(sid, jid)
     return {j.pk for j in judgements if j.undone_at is None and (not j.suggestion_id or latest.get(j.suggestion_id) == j.pk)}

@@ -100,7 +100,8 @@ class SuggestionView(SuggestionMixin, View):
         history = list(judgements_visible(request.user).filter(suggestion=suggestion).order_by("-at", "-id"))
         return render(request, "matching/suggestion.html", {
             "card": review_cards(user=request.user, suggestions=[suggestion])[0], "judgement_form": form,
-            "history": history, "undoable": undoable(history), "has_cross_card": has_cross_card_template(),
+            "history": history, "undoable": undoable(history, user=request.user),
+            "has_cross_card": has_cross_card_template(),
             "next": safe_next(request, reverse("matching:queue")),
         }, status=status)
 
@@ -143,7 +144,7 @@ class JudgementListView(RoleRequiredMixin, View):
         page = Paginator(judgements_visible(request.user).order_by("-at", "-id"), 30).get_page(request.GET.get("page"))
         audit_record(action="judgement.list", actor=request.user, detail={"page": page.number})
         return render(request, "matching/judgements.html", {
-            "page_obj": page, "undoable": undoable(list(page)), "undo_form": UndoForm()})
+            "page_obj": page, "undoable": undoable(list(page), user=request.user), "undo_form": UndoForm()})
 
 
 class JudgementUndoView(ScopedQuerysetMixin, View):

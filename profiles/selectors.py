@@ -53,17 +53,18 @@ def profile_page(*, user, profile: Profile) -> dict:
     person_ids = [r["id"] for r in rows]
     summary = summarise(rows)
     timeline = list(reversed(events_of(rows)))
-    events = {e.pk: e for e in Event.objects.filter(pk__in=[r["event_id"] for r in timeline]).select_related("store")}
+    events = {e.pk: e for e in Event.objects.visible_to(user).filter(pk__in=[r["event_id"] for r in timeline])
+              .select_related("store")}
     for r in timeline:
         r["event"] = events.get(r["event_id"])
-    members = list(ProfileMember.objects.filter(profile=profile, person_id__in=person_ids)
+    members = list(access.visible(ProfileMember, user).filter(profile=profile, person_id__in=person_ids)
                    .select_related("person__event__store", "judgement__by").order_by("person__event__occurred_at"))
     judgements = list({m.judgement_id: m.judgement for m in members}.values())
     photos = list(EvidenceItem.objects.visible_to(user).filter(
         person_id__in=person_ids, kind=EvidenceKind.IMAGE, thumbnail_state="ready", deleted_at__isnull=True,
     ).select_related("person__event")[:24])
     plates = Counter()
-    for v in EventVehicle.objects.filter(event_id__in=[r["event_id"] for r in timeline]).filter(
+    for v in access.visible(EventVehicle, user).filter(event_id__in=[r["event_id"] for r in timeline]).filter(
             Q(person_id__in=person_ids) | Q(person__isnull=True)).exclude(plate_normalised=""):
         plates[v.plate_normalised] += 1
     vehicles = {v.plate_normalised: v for v in Vehicle.objects.visible_to(user).filter(plate_normalised__in=list(plates))}
@@ -74,12 +75,12 @@ def profile_page(*, user, profile: Profile) -> dict:
         "hidden_events": max(0, profile.event_count - summary["events"]),
         "timeline": timeline,
         "members": members,
-        "undoable": undoable(judgements),
+        "undoable": undoable(judgements, user=user),
         "photos": photos,
         "vehicles": [{"plate": p, "count": n, "vehicle": vehicles.get(p)} for p, n in plates.most_common()],
         "groups": list(profile.groups.visible_to(user).exclude(status=OffenderGroup.Status.REJECTED)),
         "history": history,
-        "undoable_history": undoable([h.judgement for h in history if h.judgement is not None]),
+        "undoable_history": undoable([h.judgement for h in history if h.judgement is not None], user=user),
         "harm": harm,
         "harm_help": HARM_HELP,
         "map": store_map(summary["stores"]),
@@ -90,14 +91,15 @@ def vehicle_page(*, user, vehicle: Vehicle) -> dict:
     plate = vehicle.plate_normalised
     events = list(Event.objects.visible_to(user).filter(vehicles__plate_normalised=plate).distinct()
                   .select_related("store").order_by("-occurred_at")[:200])
-    members = (ProfileMember.objects.filter(person__event__in=[e.pk for e in events])
+    members = (access.visible(ProfileMember, user).filter(person__event__in=[e.pk for e in events])
                .filter(Q(person__event__vehicles__plate_normalised=plate)
                        & (Q(person__event__vehicles__person__isnull=True)
                           | Q(person__event__vehicles__person_id=F("person_id")))))
     profiles = list(Profile.objects.visible_to(user).filter(status=Profile.Status.ACTIVE,
                                                             pk__in=members.values("profile_id")).order_by("-harm_score"))
     details = {}
-    for v in EventVehicle.objects.filter(event__in=[e.pk for e in events], plate_normalised=plate):
+    for v in access.visible(EventVehicle, user).filter(event_id__in=[e.pk for e in events],
+                                                       plate_normalised=plate):
         details[v.event_id] = v
     for e in events:
         e.vehicle_row = details.get(e.pk)
@@ -106,12 +108,13 @@ def vehicle_page(*, user, vehicle: Vehicle) -> dict:
 
 def group_page(*, user, group: OffenderGroup) -> dict:
     profiles = list(group.members.visible_to(user).order_by("-harm_score"))
-    together = (ProfileMember.objects.filter(profile__in=profiles).values("person__event_id")
+    together = (access.visible(ProfileMember, user).filter(profile__in=profiles).values("person__event_id")
                 .annotate(n=Count("profile_id", distinct=True)).filter(n__gte=2).values("person__event_id"))
     events = list(Event.objects.visible_to(user).filter(pk__in=together).select_related("store").order_by("-occurred_at"))
     in_event: dict[int, list[Profile]] = {}
     by_id = {p.pk: p for p in profiles}
-    for event_id, profile_id in (ProfileMember.objects.filter(profile__in=profiles, person__event__in=[e.pk for e in events])
+    for event_id, profile_id in (access.visible(ProfileMember, user)
+                                 .filter(profile__in=profiles, person__event__in=[e.pk for e in events])
                                  .values_list("person__event_id", "profile_id").distinct()):
         in_event.setdefault(event_id, []).append(by_id[profile_id])
     for e in events:

@@ -90,7 +90,8 @@ class ProfileSplitView(ProfileDetailView):
 
     def post(self, request, pk):
         profile = self.get_object()
-        form = SplitForm(request.POST, members=ProfileMember.objects.filter(profile=profile))
+        form = SplitForm(request.POST, members=access.visible(ProfileMember, request.user, access.CHANGE)
+                         .filter(profile=profile))
         if form.is_valid():
             try:
                 judgement = profile_split(actor=request.user, profile=profile, person_ids=form.cleaned_data["members"],
@@ -98,7 +99,7 @@ class ProfileSplitView(ProfileDetailView):
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
-                new = Profile.objects.filter(origin=judgement).first()
+                new = Profile.objects.visible_to(request.user).filter(origin=judgement).first()
                 messages.success(request, f"Split off into profile {new.pk}." if new else
                                  "The ticked person was taken out of this profile.")
                 profile.refresh_from_db()

@@ -35,6 +35,13 @@ def _field_errors(e: DjangoValidationError) -> ValidationError:
     return ValidationError(e.message_dict if hasattr(e, "error_dict") else {"non_field_errors": e.messages})
 
 
+def _disclosure_rows(user, pks) -> list[dict]:
+    """The requests with these ids as `user` may read them (sharing.selectors.disclosure_rows), newest
+    first: re-read through the policy, so a row the user may not see is simply not there."""
+    qs = DisclosureRequest.objects.visible_to(user).filter(pk__in=pks).order_by("-created_at", "-id")
+    return selectors.disclosure_rows(user, qs)
+
+
 class DisclosureRequestInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
@@ -106,7 +113,7 @@ class CrossMatchViewSet(ScopedReadOnlyViewSet):
                                                     reason=data.validated_data["reason"])
         except DjangoValidationError as e:
             raise _field_errors(e) from e
-        [row] = selectors.disclosure_rows(request.user, DisclosureRequest.objects.filter(pk=dr.pk))
+        [row] = _disclosure_rows(request.user, [dr.pk])
         return Response(DisclosureRequestOutput(row).data, status=status.HTTP_201_CREATED)
 
 
@@ -133,14 +140,13 @@ class DisclosureRequestViewSet(ScopedReadOnlyViewSet):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
-        rows = selectors.disclosure_rows(request.user, DisclosureRequest.objects.filter(pk__in=[r.pk for r in page])
-                                         .order_by("-created_at", "-id"))
+        rows = _disclosure_rows(request.user, [r.pk for r in page])
         return self.get_paginated_response(DisclosureRequestOutput(rows, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         dr = self.get_object()
         audit_record(action="disclosure.view", actor=request.user, obj=dr)
-        [row] = selectors.disclosure_rows(request.user, DisclosureRequest.objects.filter(pk=dr.pk))
+        [row] = _disclosure_rows(request.user, [dr.pk])
         return Response(DisclosureRequestOutput(row).data)
 
     @extend_schema(request=DisclosureDecisionInput, responses={200: DisclosureRequestOutput})
@@ -157,5 +163,5 @@ class DisclosureRequestViewSet(ScopedReadOnlyViewSet):
                 services.disclosure_decline(actor=request.user, request=dr, reason=d["reason"])
         except DjangoValidationError as e:
             raise _field_errors(e) from e
-        [row] = selectors.disclosure_rows(request.user, DisclosureRequest.objects.filter(pk=dr.pk))
+        [row] = _disclosure_rows(request.user, [dr.pk])
         return Response(DisclosureRequestOutput(row).data)

@@ -189,7 +189,8 @@ class DisclosureDetailView(ScopedQuerysetMixin, View):
     template_name = "sharing/disclosure.html"
 
     def _render(self, request, dr, form=None, status=200):
-        [row] = selectors.disclosure_rows(request.user, DisclosureRequest.objects.filter(pk=dr.pk))
+        [row] = selectors.disclosure_rows(request.user,
+                                          DisclosureRequest.objects.visible_to(request.user).filter(pk=dr.pk))
         can_decide = row["incoming"] and row["is_pending"]
         return render(request, self.template_name, {
             "r": row, "can_decide": can_decide, "display_tz": display_timezone(request.user),

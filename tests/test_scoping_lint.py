@@ -1,10 +1,13 @@
 """A lint for the one access policy (after Zulip's semgrep rule against unscoped queries).
 
 Views, API modules and selectors read tenant data only through `Model.objects.visible_to(user, action)`
-(or `.none()`, which returns nothing). The bypass, `.objects.unscoped()`, is allowed only inside a
-function whose name starts with `dangerously_`, so every use stands out in review. Django's
-`get_object_or_404(Model, ...)` / `get_list_or_404(Model, ...)` on a tenant-owned model is refused: it
-would look the id up across every tenant; pass it a `visible_to(...)` queryset instead.
+(or `.none()`, which returns nothing). A model whose rows are parts of a parent row and keeps a plain
+manager (an event's people, products and vehicles; a profile's members) is read through
+`access.visible(Model, user, action)`, which applies its rule the same way. The bypass,
+`.objects.unscoped()`, is allowed only inside a function whose name starts with `dangerously_`, so every
+use stands out in review. Django's `get_object_or_404(Model, ...)` / `get_list_or_404(Model, ...)` on a
+tenant-owned model is refused: it would look the id up across every tenant; pass it a `visible_to(...)`
+queryset instead.
 
 Modules checked: every `views*.py`, `api*.py` and `selectors*.py` (and `views/`, `api/`, `selectors/`
 packages) of the apps below.
@@ -26,31 +29,10 @@ BYPASS_FUNCTION_PREFIX = "dangerously_"
 MANAGER_BYPASSES = frozenset({"_default_manager", "_base_manager"})
 LOOKUP_SHORTCUTS = frozenset({"get_object_or_404", "get_list_or_404"})
 
-# Uses found when this lint was written, in files owned by others: each is reported, and each entry
-# must still match a real violation (the test below fails when one is fixed, so the entry goes too).
-# (path, function, what) → why it is tolerated for now.
-KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {
-    ("events/selectors.py", "event_history", "objects.unscoped"):
-        "an event's change history, shown to whoever may change the event (checked just before); "
-        "to be renamed dangerously_* or moved behind a rule by the events app's owner",
-    # Rows of models without a rule of their own (people, products, vehicles of events; profile
-    # members), looked up by ids taken from rows already scoped; and re-reads by the pk of an object
-    # the scoped lookup just returned. Safe as written today, but nothing stops the next edit from
-    # passing an id that did not come from a scoped row: to be moved behind visible_to (or a
-    # dangerously_* helper) by their owners.
-    ("matching/selectors_review.py", "_people", "objects.filter"): "EventPerson/Product/Vehicle by scoped ids",
-    ("matching/selectors_review.py", "review_cards", "objects.filter"): "ProfileMember by scoped person ids",
-    ("matching/selectors_review.py", "undoable", "objects.filter"): "Judgement by suggestion ids of scoped rows",
-    ("profiles/selectors.py", "profile_page", "objects.filter"): "Event, ProfileMember, EventVehicle by scoped ids",
-    ("profiles/selectors.py", "vehicle_page", "objects.filter"): "ProfileMember, EventVehicle by scoped events",
-    ("profiles/selectors.py", "group_page", "objects.filter"): "ProfileMember by scoped profiles",
-    ("profiles/views.py", "ProfileSplitView.post", "objects.filter"): "ProfileMember, Profile of a scoped profile",
-    ("sharing/api.py", "CrossMatchViewSet.disclosure_request", "objects.filter"): "DisclosureRequest by the pk just made",
-    ("sharing/api.py", "DisclosureRequestViewSet.list", "objects.filter"): "DisclosureRequest by pks of a scoped page",
-    ("sharing/api.py", "DisclosureRequestViewSet.retrieve", "objects.filter"): "DisclosureRequest by a scoped pk",
-    ("sharing/api.py", "DisclosureRequestViewSet.decision", "objects.filter"): "DisclosureRequest by a scoped pk",
-    ("sharing/views.py", "DisclosureDetailView._render", "objects.filter"): "DisclosureRequest by a scoped pk",
-}
+# Reviewed uses tolerated for now: (path, function, what) → why. Each entry must still match a real
+# violation (the test below fails when one is fixed, so the entry goes too). Keep it empty: fix the
+# code instead (visible_to, access.visible for a part of a parent row, or a dangerously_* helper).
+KNOWN_EXCEPTIONS: dict[tuple[str, str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -237,6 +219,7 @@ def test_the_lint_refuses(snippet, what):
     "class V:\n    def dangerously_get_queryset(self):\n        return Event.objects.unscoped()\n",
     "def view(request, pk):\n    return get_object_or_404(Event.objects.visible_to(request.user), pk=pk)\n",
     "def view(request, pk):\n    return get_object_or_404(TOTPDevice, pk=pk)\n",  # not tenant-owned
+    "def view(request):\n    return access.visible(EventPerson, request.user).filter(pk=1)\n",
 ])
 def test_the_lint_accepts(snippet):
     assert lint_source(snippet, tenant_models=MODELS) == []
