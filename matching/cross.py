@@ -25,7 +25,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -230,36 +229,59 @@ class CrossMatchSerializer(serializers.Serializer):
 # --- Both sides see the match --------------------------------------------------------------------
 
 
-def counterparts_enqueue(*, event_id: int) -> list[int]:
-    """After an event's matching run: for each open cross-retailer suggestion of its people whose other
-    side has no suggestion about the pair yet, mark the other side's event stale and (once this
-    commits) enqueue its run. Returns those event ids. Ends: a run that makes the counterpart, or
-    decides against it under its own threshold, has nothing to hand back."""
-    rows = list(Suggestion.objects.unscoped()
-                .filter(person__event_id=event_id, other_organisation__isnull=False, status__in=OPEN)
-                .values_list("person_id", "person__profile_member__profile_id", "target_person_id",
-                             "target_person__event_id", "other_organisation_id"))
-    wake: set[int] = set()
-    for person_id, profile_id, target_person_id, target_event_id, other_org in rows:
-        about_me = Q(target_person_id=person_id) | (Q(target_profile_id=profile_id) if profile_id else Q(pk__in=[]))
-        has_counterpart = Suggestion.objects.unscoped().filter(
-            about_me, organisation_id=other_org, person_id=target_person_id).exists()
-        if not has_counterpart:
-            wake.add(target_event_id)
-    ids = tuple(sorted(wake))
+# The other side's events to wake: open cross-retailer suggestions of these events' people whose
+# other side has no suggestion about the pair (about the person, or the profile they are in) yet.
+# Read through the people of the events (the unique (event, ref) index) and their suggestions.
+COUNTERPARTS_SQL = """
+SELECT DISTINCT tp.event_id
+FROM events_eventperson p
+JOIN matching_suggestion s ON s.person_id = p.id
+JOIN events_eventperson tp ON tp.id = s.target_person_id
+LEFT JOIN profiles_profilemember pm ON pm.person_id = p.id
+WHERE p.event_id = ANY(%(events)s) AND s.other_organisation_id IS NOT NULL AND s.status = ANY(%(open)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM matching_suggestion c
+      WHERE c.person_id = s.target_person_id AND c.organisation_id = s.other_organisation_id
+        AND (c.target_person_id = p.id OR (pm.profile_id IS NOT NULL AND c.target_profile_id = pm.profile_id)))
+ORDER BY 1
+"""
+
+
+def counterparts_enqueue(*, event_id: int | None = None, event_ids: list[int] | None = None) -> list[int]:
+    """After a matching run: for each open cross-retailer suggestion of the people of these events
+    whose other side has no suggestion about the pair yet, mark the other side's event stale and (once
+    this commits) enqueue its run. One statement for any number of events. Returns those event ids.
+    Ends: a run that makes the counterpart, or decides against it under its own threshold, has
+    nothing to hand back."""
+    events = sorted(set(event_ids or []) | ({event_id} if event_id is not None else set()))
+    if not events:
+        return []
+    from matching.engine import raw_cursor
+
+    with raw_cursor() as cur:
+        cur.execute(COUNTERPARTS_SQL, {"events": events, "open": [str(s) for s in OPEN]})
+        ids = tuple(row[0] for row in cur.fetchall())
     if ids:
         transaction.on_commit(lambda: _wake(ids))
     return list(ids)
 
 
 def _wake(event_ids: tuple[int, ...]) -> None:
-    from matching.engine import mark_stale
+    """Mark these events stale (one statement) and enqueue their runs."""
+    from matching.engine import raw_cursor
     from matching.tasks import match_event
 
-    for event in Event.objects.unscoped().filter(pk__in=event_ids).only("pk", "organisation_id"):
-        with transaction.atomic():
-            mark_stale(event=event)
-        match_event.delay(event.pk)
+    with transaction.atomic(), raw_cursor() as cur:
+        cur.execute(
+            """INSERT INTO matching_matchstate (event_id, organisation_id, status, version, done_version, updated_at)
+               SELECT e.id, e.organisation_id, 'pending', 1, 0, now() FROM events_event e WHERE e.id = ANY(%s)
+               ON CONFLICT (event_id) DO UPDATE SET version = matching_matchstate.version + 1, status = 'pending',
+                                                    updated_at = now()
+               RETURNING event_id""",
+            [list(event_ids)])
+        woken = sorted(row[0] for row in cur.fetchall())
+    for pk in woken:
+        match_event.delay(pk)
 
 
 def attach_cross_cards(*, user, suggestions: list[Suggestion]) -> list[Suggestion]:

@@ -544,8 +544,7 @@ def _finish(event_ids: list[int], cross_events: set[int]) -> None:
     if cross_events:
         from matching.cross import counterparts_enqueue
 
-        for event_id in sorted(cross_events):
-            counterparts_enqueue(event_id=event_id)  # the other retailer's side of a cross-retailer match
+        counterparts_enqueue(event_ids=sorted(cross_events))  # the other retailer's side of a cross-retailer match
     # The rows are locked by this transaction, so the version read is the one computed.
     with raw_cursor() as cur:
         cur.execute("UPDATE matching_matchstate SET status = %s, done_version = version, updated_at = now() "
