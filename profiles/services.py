@@ -422,6 +422,10 @@ def profile_split(*, actor, profile: Profile, person_ids: Iterable[int], reason:
         raise ValidationError({"members": "Tick the people to split off."})
     if not chosen <= set(rows):
         raise ValidationError({"members": "Only people in this profile can be split off."})
+    # Only people the actor may see (a sensitive event's person stays hidden without the grant): the
+    # form offers no others, and a crafted request naming one is refused the same way.
+    if access.visible(EventPerson, actor, access.VIEW).filter(pk__in=chosen).count() != len(chosen):
+        raise ValidationError({"members": "Only people in this profile can be split off."})
     rest = set(rows) - chosen
     if not rest:
         raise ValidationError({"members": "Leave at least one person in the profile (to take everyone out, undo the judgements)."})

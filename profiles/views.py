@@ -13,6 +13,7 @@ from accounts.models import Role
 from audit.services import audit_record
 from auror import access
 from auror.views import RoleRequiredMixin, ScopedQuerysetMixin
+from events.models import EventPerson
 from profiles.forms import GroupDecisionForm, MergeForm, SplitForm
 from profiles.models import OffenderGroup, Profile, ProfileMember, Vehicle
 from profiles.selectors import HARM_HELP, group_page, profile_list, profile_page, vehicle_page
@@ -91,7 +92,7 @@ class ProfileSplitView(ProfileDetailView):
     def post(self, request, pk):
         profile = self.get_object()
         form = SplitForm(request.POST, members=access.visible(ProfileMember, request.user, access.CHANGE)
-                         .filter(profile=profile))
+                         .filter(profile=profile, person__in=access.visible(EventPerson, request.user, access.VIEW)))
         if form.is_valid():
             try:
                 judgement = profile_split(actor=request.user, profile=profile, person_ids=form.cleaned_data["members"],

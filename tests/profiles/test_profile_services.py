@@ -204,3 +204,21 @@ def test_a_rejected_group_is_not_suggested_again_and_a_suggestion_without_basis_
     judgement_undo(actor=world.investigator, judgement=Judgement.objects.filter(person__event=third).order_by("-id")[0])
     judgement_undo(actor=world.investigator, judgement=judgements[1])
     assert not OffenderGroup.objects.exists()
+
+
+def test_split_refuses_a_person_the_actor_may_not_see(world):
+    """A person from a sensitive event stays hidden from an investigator without the grant: naming
+    them in a split is refused like a stranger, and nothing changes."""
+    a = record(world, days_ago=30, persons=[JON])
+    b = record(world, days_ago=20, persons=[JOHN])
+    c = record(world, days_ago=10, persons=[JOHNNY])
+    profile = link(world, a, b)
+    judgement_record(actor=world.investigator, suggestion=suggestion_between(c, a), decision="accept")
+    type(c).objects.unscoped().filter(pk=c.pk).update(sensitive=True, sensitive_reason="a minor involved")
+    assert profile.members.count() == 3
+    with pytest.raises(ValidationError) as err:
+        profile_split(actor=world.investigator, profile=profile, person_ids=[c.persons.get().pk])
+    assert "Only people in this profile" in " ".join(err.value.message_dict["members"])
+    assert profile.members.count() == 3 and not Profile.objects.filter(origin__decision="start").exists()
+    split = profile_split(actor=world.investigator_sensitive, profile=profile, person_ids=[c.persons.get().pk])
+    assert split.decision == "start" and profile.members.count() == 2
