@@ -448,49 +448,85 @@ class RunMemory:
     indexed: dict[int, int] = field(default_factory=dict)  # event id → version whose keys this run stored
 
 
-def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None,
-                  versions: dict[int, int] | None = None) -> tuple[int, set[int]]:
-    """(Re)compute the suggestions of every offender in these events: the records in a few queries,
-    their keys in one COPY, the candidates of all of them in one statement, the suggestions saved
-    together. The same as one event at a time in the same order (that is what suggest_for_event
-    does, with a batch of one). `memory` (a rematch's, across its batches) keeps candidates' records
-    so that each is read once per run, and the hubs met; the batch's own records are always read afresh.
-    Returns (suggestions written, events with a cross-retailer one)."""
+@dataclass
+class Prepared:
+    """A batch read and searched, not yet scored: its records in order and, per organisation, the
+    settings, keys, partner organisations, what blocking found and the candidates' records."""
+
+    event_ids: frozenset[int]
+    versions: dict[int, int] | None
+    ordered: list[PersonRecord]
+    loaded: dict[int, PersonRecord]
+    orgs: dict[int, tuple[MatchSettings, dict, list[int], dict[int, Found], dict[int, PersonRecord]]]
+    hubs: dict[tuple[str, str], int] = field(default_factory=dict)  # hubs met (to remember in the run)
+    pool_loaded: dict[int, PersonRecord] = field(default_factory=dict)  # candidates read from the database
+
+
+def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[int, int] | None,
+             read_only: bool = False) -> Prepared | None:
+    """Read a batch and find its candidates. `read_only` (a rematch reading ahead in another thread,
+    on its own connection): write nothing and change nothing of `memory` — the run's main thread
+    merges what was found — and give up (None) when a record's keys were not stored by this run."""
     person_ids = _matched_person_ids(event_ids)
     record_cache = memory.records if memory is not None else None
     # Records read by this run's index phase for the very version being computed are current.
     current = {e for e, v in (versions or {}).items() if memory is not None and memory.indexed.get(e) == v}
     loaded = {}
     if record_cache is not None and current:
-        loaded = {pid: record_cache[pid] for pid in person_ids
-                  if pid in record_cache and record_cache[pid].event_id in current}
+        for pid in person_ids:
+            rec = record_cache.get(pid)
+            if rec is not None and rec.event_id in current:
+                loaded[pid] = rec
     loaded.update(load_records([pid for pid in person_ids if pid not in loaded]))
-    if record_cache is not None:
-        if len(record_cache) > RECORD_CACHE_MAX:
-            record_cache.clear()
-        record_cache.update(loaded)
     ordered = [loaded[i] for i in person_ids if i in loaded]
-    written, cross = 0, set()
+    prepared = Prepared(frozenset(event_ids), versions, ordered, loaded, {})
+    hubs_seen = None
+    if memory is not None:
+        hubs_seen = dict(memory.hubs) if read_only else memory.hubs
     for org_id in sorted({r.organisation_id for r in ordered}):
         records = [r for r in ordered if r.organisation_id == org_id]
         conf = settings_for(org_id)
         # Keys this run stored for the very version being computed are in the table already.
         stored = {r.id for r in records if memory is not None and versions is not None
                   and r.event_id in versions and memory.indexed.get(r.event_id) == versions[r.event_id]}
+        if read_only and len(stored) < len(records):
+            return None
         keys = store_keys([r for r in records if r.id not in stored], sku_window_days=conf.sku_window_days)
         keys.update({r.id: keys_for(r, sku_window_days=conf.sku_window_days) for r in records if r.id in stored})
-        params = params_for(org_id).for_population(entity_count([org_id]))
         orgs = partner_organisations(org_id)
-        found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap,
-                                      hubs_seen=memory.hubs if memory is not None else None)
+        found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap, hubs_seen=hubs_seen)
         wanted = {pid for f in found.values() for pid in f.candidates}
         if record_cache is not None:
-            fresh = load_records(wanted - record_cache.keys())
-            record_cache.update(fresh)
-            pool = {pid: record_cache[pid] for pid in wanted if pid in record_cache}
+            fresh = load_records({pid for pid in wanted
+                                   if pid not in record_cache and pid not in prepared.pool_loaded and pid not in loaded})
+            prepared.pool_loaded.update(fresh)
+            pool = {}
+            for pid in wanted:
+                rec = record_cache.get(pid) or prepared.pool_loaded.get(pid)
+                if rec is not None:
+                    pool[pid] = rec
             pool.update(loaded)
         else:
             pool = {**load_records(wanted - set(loaded)), **loaded}
+        prepared.orgs[org_id] = (conf, keys, orgs, found, pool)
+    if read_only and hubs_seen is not None:
+        prepared.hubs = hubs_seen
+    return prepared
+
+
+def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set[int]]:
+    """Score, rank and save a prepared batch (in the caller's transaction)."""
+    if memory is not None:
+        if len(memory.records) > RECORD_CACHE_MAX:
+            memory.records.clear()
+        memory.records.update(prepared.loaded)
+        memory.records.update(prepared.pool_loaded)
+        memory.hubs.update(prepared.hubs)
+    written, cross = 0, set()
+    for org_id, (conf, _keys, _orgs, found, pool) in prepared.orgs.items():
+        records = [r for r in prepared.ordered if r.organisation_id == org_id]
+        params = params_for(org_id).for_population(entity_count([org_id]))
+        wanted = {pid for f in found.values() for pid in f.candidates}
         rejected = _rejected_with([r.id for r in records], wanted)
         ranked = {
             rec.id: rank(rec, found[rec.id].candidates, pool, params, found[rec.id].tf,
@@ -502,6 +538,21 @@ def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None,
         written += n
         cross |= events
     return written, cross
+
+
+def suggest_batch(event_ids: list[int], *, memory: RunMemory | None = None,
+                  versions: dict[int, int] | None = None, prepared: Prepared | None = None) -> tuple[int, set[int]]:
+    """(Re)compute the suggestions of every offender in these events: the records in a few queries,
+    their keys in one COPY, the candidates of all of them in one statement, the suggestions saved
+    together. The same as one event at a time in the same order (that is what suggest_for_event
+    does, with a batch of one). `memory` (a rematch's, across its batches) keeps candidates' records
+    so that each is read once per run, and the hubs met; the batch's own records are always read afresh.
+    `prepared`: the batch already read and searched by a rematch's read-ahead, used when it was made
+    for exactly these events at these versions. Returns (suggestions written, events with a
+    cross-retailer one)."""
+    if prepared is None or prepared.event_ids != frozenset(event_ids) or prepared.versions != versions:
+        prepared = _prepare(event_ids, memory=memory, versions=versions)
+    return _complete(prepared, memory=memory)
 
 
 def suggest_for_event(event_id: int) -> int:
@@ -565,15 +616,33 @@ def run_match_state(event_id: int) -> bool:
 
 
 @transaction.atomic
-def run_match_states(event_ids: list[int], *, memory: RunMemory | None = None) -> list[int]:
+def run_match_states(event_ids: list[int], *, memory: RunMemory | None = None,
+                     prepared: Prepared | None = None) -> list[int]:
     """run_match_state for many events in one transaction: the ones pending and not held by another
     worker are locked, computed together and marked done; a kill rolls all of it back and they stay
-    pending. Returns the events done."""
+    pending. Returns the events done. `prepared`: see suggest_batch."""
     claimed = _claim(event_ids)
     if claimed:
-        _, cross = suggest_batch(list(claimed), memory=memory, versions=claimed)
+        _, cross = suggest_batch(list(claimed), memory=memory, versions=claimed, prepared=prepared)
         _finish(list(claimed), cross)
     return list(claimed)
+
+
+def prepare_ahead(event_ids: list[int], *, memory: RunMemory) -> Prepared | None:
+    """A rematch's read-ahead, run in another thread (its own connection, autocommit) while the main
+    thread scores and saves the previous batch: the next batch read and searched, assuming its
+    events stay at the versions this run indexed (suggest_batch checks that after the claim, and
+    computes afresh when not). Reads only what a rematch's suggestion phase never writes: events,
+    people, blocking keys stored by the index phase, profile memberships."""
+    from django.db import connection as thread_connection
+
+    versions = {e: memory.indexed[e] for e in event_ids if e in memory.indexed}
+    if len(versions) < len(event_ids):
+        return None
+    try:
+        return _prepare(event_ids, memory=memory, versions=versions, read_only=True)
+    finally:
+        thread_connection.close()
 
 
 @transaction.atomic

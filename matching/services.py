@@ -66,11 +66,30 @@ def rematch_organisation(*, organisation_id: int, progress=None, estimate: bool 
         from matching.weights import estimate_weights
 
         estimate_weights(organisation_id)
+    batches = [todo[i:i + batch] for i in range(0, len(todo), batch)]
     done = 0
-    for i in range(0, len(todo), batch):
-        done += len(run_match_states(todo[i:i + batch], memory=memory))
-        if progress:
-            progress(min(i + batch, len(todo)), len(todo))
+    if connection.in_atomic_block or len(batches) < 2:
+        # Inside a caller's transaction the read-ahead's own connection could not see its rows.
+        for n, ids in enumerate(batches):
+            done += len(run_match_states(ids, memory=memory))
+            if progress:
+                progress(min((n + 1) * batch, len(todo)), len(todo))
+        return done
+    from concurrent.futures import ThreadPoolExecutor
+
+    from matching.engine import prepare_ahead
+
+    # While this thread scores and saves one batch, another reads the next one and finds its
+    # candidates (the database works while Python scores: two cores, not one).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rematch-read-ahead") as ahead:
+        upcoming = ahead.submit(prepare_ahead, batches[0], memory=memory)
+        for n, ids in enumerate(batches):
+            prepared = upcoming.result()
+            if n + 1 < len(batches):
+                upcoming = ahead.submit(prepare_ahead, batches[n + 1], memory=memory)
+            done += len(run_match_states(ids, memory=memory, prepared=prepared))
+            if progress:
+                progress(min((n + 1) * batch, len(todo)), len(todo))
     return done
 
 

@@ -175,6 +175,39 @@ def test_batched_rematch_equals_one_event_at_a_time(small_world):
     assert _snapshot() == one_by_one
 
 
+@pytest.mark.django_db(transaction=True)
+def test_rematch_reading_ahead_in_another_thread_equals_one_event_at_a_time(small_world, monkeypatch):
+    """Outside a transaction, rematch reads the next batch ahead on another connection while it
+    scores the current one: the suggestions are the same as one event at a time."""
+    import matching.engine as engine
+
+    _load(small_world)
+    from accounts.models import Organisation
+
+    org = Organisation.objects.unscoped().get(slug=next(iter(small_world.retailers)))
+    index_organisation(organisation_id=org.pk)
+    order = pending_events(org.pk)
+    for event_id in order:
+        assert run_match_state(event_id)
+    one_by_one = _snapshot()
+    assert len(one_by_one) > 20
+
+    used = []
+    real = engine.prepare_ahead
+
+    def spy(event_ids, *, memory):
+        prepared = real(event_ids, memory=memory)
+        used.append(prepared is not None)
+        return prepared
+
+    monkeypatch.setattr(engine, "prepare_ahead", spy)
+    Suggestion.objects.unscoped().all().delete()
+    MatchState.objects.update(status=MatchState.Status.PENDING)
+    assert rematch_organisation(organisation_id=org.pk, batch=37) == len(order)
+    assert len(used) >= 2 and all(used)  # every batch was read ahead, and the read-ahead was used
+    assert _snapshot() == one_by_one
+
+
 @pytest.mark.django_db
 def test_a_killed_batch_leaves_its_events_pending_and_nothing_written(small_world):
     _load(small_world)
