@@ -104,8 +104,12 @@ def index_organisation(*, organisation_id: int, batch: int = REMATCH_BATCH) -> i
 
 
 def rematch_states(organisation_id: int) -> None:
-    """Events recorded before matching existed (or loaded in bulk) get a pending MatchState."""
-    with connection.cursor() as cur:
+    """Events recorded before matching existed (or loaded in bulk) get a pending MatchState. When the
+    table looks empty to the planner (just truncated, or never analysed), it probes it once per event
+    with a sequential scan, which also reads the rows this very statement inserts: quadratic. A hash
+    anti-join reads each table once, whatever the statistics say."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_nestloop = off")
         cur.execute(
             """INSERT INTO matching_matchstate (event_id, organisation_id, status, version, done_version, updated_at)
                SELECT e.id, e.organisation_id, 'pending', 1, 0, now() FROM events_event e
