@@ -116,6 +116,7 @@ def rematch_states(organisation_id: int) -> None:
                WHERE e.organisation_id = %s AND NOT EXISTS (SELECT 1 FROM matching_matchstate m WHERE m.event_id = e.id)""",
             [organisation_id],
         )
+        cur.execute("SET LOCAL enable_nestloop TO DEFAULT")  # inside a caller's transaction too
 
 
 def pending_events(organisation_id: int) -> list[int]:
