@@ -49,8 +49,11 @@ def _worker() -> str:
     from auror.celery import app
 
     try:
-        # limit=1: return at the first answer instead of waiting out the timeout.
-        replies = app.control.ping(timeout=PING_TIMEOUT, limit=1)
+        # limit=1: return at the first answer instead of waiting out the timeout. On a connection of
+        # its own, closed here: returning early leaves a reply unread, and a pooled connection left
+        # half-read would hang whatever uses it next (a process forked from this one, say).
+        with app.connection_for_write() as conn:
+            replies = app.control.ping(timeout=PING_TIMEOUT, limit=1, connection=conn)
     except Exception as exc:  # noqa: BLE001
         logger.warning("healthz: worker ping failed: %s", exc)
         return "down"
