@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -72,51 +71,50 @@ PERSON_FIELDS = (
 )
 
 
+# One statement, one round trip: the people, their events' plates (with the person each is linked
+# to) and SKUs as arrays, and — only for an event with a plate linked to nobody — how many offenders
+# it had (such a plate counts for a person who was the only one).
 RECORDS_SQL = """
 SELECT p.id, p.event_id, p.role, p.name, p.aliases, p.age_band, p.gender, p.height_cm, p.build, p.hair, p.clothing,
        p.marks, e.organisation_id, e.store_id, s.region, e.occurred_at, pm.profile_id,
-       (SELECT COUNT(*) FROM events_eventperson q WHERE q.event_id = p.event_id AND q.role = ANY(%(roles)s)) AS people
+       v.person_ids, v.plates, pr.skus,
+       CASE WHEN v.unlinked THEN (SELECT COUNT(*) FROM events_eventperson q
+                                  WHERE q.event_id = p.event_id AND q.role = ANY(%(roles)s)) END AS people
 FROM events_eventperson p
 JOIN events_event e ON e.id = p.event_id
 JOIN accounts_store s ON s.id = e.store_id
 LEFT JOIN profiles_profilemember pm ON pm.person_id = p.id
+LEFT JOIN LATERAL (
+    SELECT array_agg(ev.person_id ORDER BY ev.id) AS person_ids, array_agg(ev.plate_normalised ORDER BY ev.id) AS plates,
+           bool_or(ev.person_id IS NULL) AS unlinked
+    FROM events_eventvehicle ev WHERE ev.event_id = p.event_id AND ev.plate_normalised <> '') v ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(ep.sku) AS skus FROM events_eventproduct ep WHERE ep.event_id = p.event_id AND ep.sku <> '') pr ON true
 WHERE p.id = ANY(%(ids)s)
 """
 MATCHED = ["offender", "accomplice"]
 
 
 def load_records(person_ids) -> dict[int, PersonRecord]:
-    """Records of these people: three queries (people, their events' vehicles, their events' SKUs),
-    whatever their number. A vehicle counts for a person when linked to them, or when they were the
-    only offender of the event (counted in the database, so a record reads the same whichever batch
-    loads it)."""
+    """Records of these people, in one statement whatever their number. A vehicle counts for a
+    person when linked to them, or when they were the only offender of the event (counted in the
+    database, so a record reads the same whichever batch loads it)."""
     ids = list(person_ids)
     if not ids:
         return {}
     connection.ensure_connection()
-    with connection.connection.cursor() as cur:  # server-side binding: the id arrays are large
+    with connection.connection.cursor() as cur:  # server-side binding: the id array is large
         cur.execute(RECORDS_SQL, {"ids": ids, "roles": MATCHED})
         rows = cur.fetchall()
-        if not rows:
-            return {}
-        event_ids = list({r[1] for r in rows})
-        cur.execute("SELECT event_id, person_id, plate_normalised FROM events_eventvehicle "
-                    "WHERE event_id = ANY(%s) AND plate_normalised <> '' ORDER BY id", [event_ids])
-        plates_by_event: dict[int, list[tuple[int | None, str]]] = defaultdict(list)
-        for event_id, person_id, plate in cur.fetchall():
-            plates_by_event[event_id].append((person_id, plate))
-        cur.execute("SELECT event_id, sku FROM events_eventproduct WHERE event_id = ANY(%s) AND sku <> ''", [event_ids])
-        skus_by_event: dict[int, set[str]] = defaultdict(set)
-        for event_id, sku in cur.fetchall():
-            skus_by_event[event_id].add(sku)
     out = {}
     for row in rows:
-        r = dict(zip(PERSON_FIELDS, row[:-1], strict=True))
+        r = dict(zip(PERSON_FIELDS, row[:17], strict=True))
+        vehicle_people, plates, skus, people = row[17:]
         rec = record_from_values(r)
-        for person_id, plate in plates_by_event.get(r["event_id"], []):
-            if person_id == r["id"] or (person_id is None and row[-1] == 1):
+        for person_id, plate in zip(vehicle_people or (), plates or (), strict=True):
+            if person_id == r["id"] or (person_id is None and people == 1):
                 rec.plates[n.ocr_fold_plate(plate)] = plate
-        rec.skus = skus_by_event.get(r["event_id"], set())
+        rec.skus = set(skus or ())
         out[rec.id] = rec
     return out
 
