@@ -1,7 +1,6 @@
 """Import benchmark (issue 3 figure): `manage.py import_events` of synthetic events, in events/s.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/auror_bench .venv/bin/python bench/import_bench.py \
-        --events 100000 --runs 1
+    .venv/bin/python bench/import_bench.py --events 100000 --runs 1
 
 Each run imports the file into a fresh retailer (same stores and catalogue), so every row creates an
 event, through the real command in its own process (start-up included). `--reimport` also times a
@@ -54,7 +53,11 @@ def main() -> None:
     parser.add_argument("--file", type=Path, default=None, help="Where to write the synthetic file.")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "auror.settings")
+    # Its own database and a development configuration, like the other benches (bench/common.py).
+    from bench.common import bench_env, ensure_database
+
+    os.environ.update(bench_env())
+    ensure_database(dict(os.environ))
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
     from bench.synthetic import setup_org, write_events
 
