@@ -51,7 +51,9 @@ def audit_record(
     if actor_email and not fields["actor_email"]:
         fields["actor_email"] = actor_email[:254]
     chain = organisation_id or 0
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (two round trips on every audited change): a
+    # failure here fails the change it describes, which is what the caller's transaction is for.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cur:
             cur.execute("SELECT seq, hash FROM audit_auditchainhead WHERE chain = %s FOR UPDATE", [chain])
             head = cur.fetchone()
