@@ -255,7 +255,17 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
             else:
                 out[pid].candidates[person_id] = profile_id
         if new_hubs:
-            hubs.update(_hub_sizes(new_hubs, organisation_ids))
+            # Only a name, plate or mark hub's size weighs anything (term frequencies adjust those
+            # levels alone): count those; a description band or a product shared by tens of
+            # thousands is known to be a hub from the capped rows read above, and counting all its
+            # rows would be the slowest part of an event's search in a large store.
+            identity = {k for k in new_hubs if k[0] in IDENTITY_KINDS}
+            hubs.update(_hub_sizes(identity, organisation_ids))
+            others = {k: counts[k] for k in new_hubs - identity}
+            if others:
+                hubs.update(others)
+                orgs_key = ",".join(map(str, sorted(organisation_ids)))
+                cache.set_many({_hub_cache_key(orgs_key, k): v for k, v in others.items()}, HUB_SECONDS)
     if hubs_seen is not None:
         hubs_seen.update(hubs)
     total = entity_count(organisation_ids)
