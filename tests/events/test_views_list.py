@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from events.models import EventPerson, EventProduct, EventVehicle
-from events.selectors import events_visible, search_tsquery
+from events.selectors import display_timezone, events_visible, search_tsquery
 from tests.admin.conftest import sign_in
 from tests.factories import EventFactory
 
@@ -100,8 +100,11 @@ def test_filters(world, events, client):
     assert listed("type=robbery") == {events["plate"].pk}
     assert listed(f"store={world.acme_wlg.pk}") == {events["wlg"].pk}
     assert listed("value_min=40&value_max=100") == {events["smith"].pk}
-    start = (timezone.now() - dt.timedelta(days=5)).date().isoformat()
-    end = (timezone.now() - dt.timedelta(days=2)).date().isoformat()
+    # Dates are days where the user is (the list's display timezone), not in UTC: near midnight
+    # there, "2 days ago" in UTC is another day.
+    here = display_timezone(world.investigator)
+    start = (timezone.now() - dt.timedelta(days=5)).astimezone(here).date().isoformat()
+    end = (timezone.now() - dt.timedelta(days=2)).astimezone(here).date().isoformat()
     assert listed(f"date_from={start}&date_to={end}") == {events["plate"].pk, events["wlg"].pk}
     assert listed("q=jonathan&store=" + str(world.acme_akl.pk)) == {events["smith"].pk}
 
