@@ -92,6 +92,25 @@ def audit_record(
     return entry
 
 
+def command_line_operator(command: str) -> tuple[str, dict[str, Any]]:
+    """(actor_email, detail) for the audit row of a management command: the operating-system account
+    that ran it (the one behind sudo when there is one), on which machine, from the command line."""
+    import getpass
+    import os
+    import socket
+
+    try:
+        account = getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name in this environment (a bare container)
+        account = ""
+    sudo = os.environ.get("SUDO_USER", "")
+    detail: dict[str, Any] = {"via": "command line", "command": command, "os_user": account or None,
+                              "host": socket.gethostname()}
+    if sudo and sudo != account:
+        detail["sudo_user"] = sudo
+    return f"cli:{sudo or account or 'unknown'}", detail
+
+
 def audit_token_use(token, *, request, status: int) -> None:
     """The use of an API token by a request that recorded nothing else (a failed or read-only call)."""
     audit_record(

@@ -5,29 +5,11 @@ the token was made from the command line, on which machine."""
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
-from typing import Any
-
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation, User
 from accounts.tokens import token_create
-
-
-def operator() -> tuple[str, dict[str, Any]]:
-    """(actor_email, detail) for the audit row: who ran the command, from where."""
-    try:
-        account = getpass.getuser()
-    except (OSError, KeyError, ImportError):  # no login name in this environment (a bare container)
-        account = ""
-    sudo = os.environ.get("SUDO_USER", "")
-    detail: dict[str, Any] = {"via": "command line", "command": "manage.py create_token",
-                              "os_user": account or None, "host": socket.gethostname()}
-    if sudo and sudo != account:
-        detail["sudo_user"] = sudo
-    return f"cli:{sudo or account or 'unknown'}", detail
+from audit.services import command_line_operator
 
 
 class Command(BaseCommand):
@@ -42,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, user=None, service=False, org=None, name=None, **options):
         if bool(user) == bool(service):
             raise CommandError("give either --user EMAIL or --service --org SLUG --name NAME")
-        actor_email, detail = operator()
+        actor_email, detail = command_line_operator("manage.py create_token")
         if user:
             if org:
                 raise CommandError("--org is for service tokens; a personal token belongs to the user's organisation")

@@ -4,11 +4,11 @@ stored files that no evidence row names (orphans), and delete them with --delete
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation
+from audit.services import command_line_operator
 from evidence.models import EvidenceItem
 from evidence.services import (
     evidence_orphans,
@@ -16,14 +16,6 @@ from evidence.services import (
     evidence_verify_item,
     integrity_failure_record,
 )
-
-
-def operator() -> str:
-    """Who ran the command, for the audit log: the operating-system account."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError, ImportError):  # no login name in this environment (a bare container)
-        return "cli:unknown"
 
 
 class Command(BaseCommand):
@@ -64,7 +56,7 @@ class Command(BaseCommand):
             self.stdout.write(f"ORPHAN {orphan.name} (no evidence row names it; last written {when})")
         summary = f"evidence_verify: {checked} item(s) checked, {failed} mismatch(es), {len(orphans)} orphan file(s)"
         if delete_orphans and orphans:
-            evidence_orphans_delete(orphans=orphans, operator=operator())
+            evidence_orphans_delete(orphans=orphans, operator=command_line_operator("manage.py evidence_verify")[0])
             summary += f", {len(orphans)} deleted"
         self.stdout.write(summary)
         if failed:
