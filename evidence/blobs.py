@@ -49,6 +49,12 @@ def blob_name(organisation_id: int, suffix: str = "") -> str:
     return f"{BLOB_ROOT}/{organisation_id}/{uuid.uuid4().hex}{suffix}.enc"
 
 
+def blob_organisation_id(name: str) -> int | None:
+    """The organisation whose folder a stored name is in (blob_name), or None for a name elsewhere."""
+    parts = name.split("/")
+    return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
+
+
 def blob_store(*, source: BinaryIO, size: int, organisation_id: int, data_key=None, name: str | None = None) -> StoredBlob:
     """Encrypt `source` (exactly `size` plaintext bytes) while the storage pulls it in chunks; the
     plaintext's SHA-256 is computed on the way."""

@@ -325,7 +325,7 @@ def evidence_orphans(*, organisation_id: int | None = None, older_than: dt.timed
     an upload whose row is not committed yet, so make it longer than the longest import."""
     storage = blobs.evidence_storage()
     cutoff = timezone.now() - older_than
-    known: dict[str, set[str]] = {}
+    known: dict[int | None, set[str]] = {}
     candidates: list[Orphan] = []
 
     def checked() -> Iterator[Orphan]:
@@ -335,9 +335,9 @@ def evidence_orphans(*, organisation_id: int | None = None, older_than: dt.timed
         candidates.clear()
 
     for name in blobs.blob_names(organisation_id):
-        folder = name.split("/")[1] if name.count("/") >= 2 else ""
+        folder = blobs.blob_organisation_id(name)
         if folder not in known:
-            rows = EvidenceItem.objects.unscoped().filter(organisation_id=int(folder)) if folder.isdigit() else None
+            rows = EvidenceItem.objects.unscoped().filter(organisation_id=folder) if folder is not None else None
             known[folder] = set() if rows is None else {
                 n for pair in rows.values_list("storage_name", "thumbnail_name") for n in pair if n}
         if name in known[folder]:
@@ -359,8 +359,7 @@ def evidence_orphans_delete(*, orphans: list[Orphan], operator: str) -> None:
     """Delete orphan files (evidence_orphans) from storage, one audit row per organisation."""
     by_org: dict[int | None, list[str]] = {}
     for orphan in orphans:
-        folder = orphan.name.split("/")[1] if orphan.name.count("/") >= 2 else ""
-        by_org.setdefault(int(folder) if folder.isdigit() else None, []).append(orphan.name)
+        by_org.setdefault(blobs.blob_organisation_id(orphan.name), []).append(orphan.name)
     for org_id, names in by_org.items():
         for name in names:
             blobs.blob_delete(name)
