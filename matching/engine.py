@@ -191,7 +191,6 @@ def _hub_cache_key(orgs: str, key: tuple[str, str]) -> str:
 def _hub_sizes(keys: set[tuple[str, str]], organisation_ids: list[int]) -> dict[tuple[str, str], int]:
     """How many records share each hub key (cached an hour): a hub's frequency still weighs an
     agreement found through another key, so "John Smith" counts for little. Hubs only grow."""
-    orgs = ",".join(map(str, sorted(organisation_ids)))
     out = {}
     if keys:
         kinds, values = zip(*sorted(keys), strict=True)
@@ -202,8 +201,14 @@ def _hub_sizes(keys: set[tuple[str, str]], organisation_ids: list[int]) -> dict[
                    WHERE b.organisation_id = ANY(%s) GROUP BY b.kind, b.value""",
                 [list(kinds), list(values), organisation_ids])
             out = {(kind, value): count for kind, value, count in cur.fetchall()}
-        cache.set_many({_hub_cache_key(orgs, k): v for k, v in out.items()}, HUB_SECONDS)
+        _remember_hubs(out, organisation_ids)
     return out
+
+
+def _remember_hubs(sizes: dict[tuple[str, str], int], organisation_ids: list[int]) -> None:
+    """Hub keys and their sizes, in the shared cache for an hour (hubs only grow)."""
+    orgs = ",".join(map(str, sorted(organisation_ids)))
+    cache.set_many({_hub_cache_key(orgs, k): v for k, v in sizes.items()}, HUB_SECONDS)
 
 
 def known_hubs(keys: set[tuple[str, str]], organisation_ids: list[int],
@@ -264,8 +269,7 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
             others = {k: counts[k] for k in new_hubs - identity}
             if others:
                 hubs.update(others)
-                orgs_key = ",".join(map(str, sorted(organisation_ids)))
-                cache.set_many({_hub_cache_key(orgs_key, k): v for k, v in others.items()}, HUB_SECONDS)
+                _remember_hubs(others, organisation_ids)
     if hubs_seen is not None:
         hubs_seen.update(hubs)
     total = entity_count(organisation_ids)
@@ -461,13 +465,13 @@ class RunMemory:
 @dataclass
 class Prepared:
     """A batch read and searched, not yet scored: its records in order and, per organisation, the
-    settings, keys, partner organisations, what blocking found and the candidates' records."""
+    settings, what blocking found and the candidates' records."""
 
     event_ids: frozenset[int]
     versions: dict[int, int] | None
     ordered: list[PersonRecord]
     loaded: dict[int, PersonRecord]
-    orgs: dict[int, tuple[MatchSettings, dict, list[int], dict[int, Found], dict[int, PersonRecord]]]
+    orgs: dict[int, tuple[MatchSettings, dict[int, Found], dict[int, PersonRecord]]]
     hubs: dict[tuple[str, str], int] = field(default_factory=dict)  # hubs met (to remember in the run)
     pool_loaded: dict[int, PersonRecord] = field(default_factory=dict)  # candidates read from the database
 
@@ -518,7 +522,7 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
             pool.update(loaded)
         else:
             pool = {**load_records(wanted - set(loaded)), **loaded}
-        prepared.orgs[org_id] = (conf, keys, orgs, found, pool)
+        prepared.orgs[org_id] = (conf, found, pool)
     if read_only and hubs_seen is not None:
         prepared.hubs = hubs_seen
     return prepared
@@ -533,7 +537,7 @@ def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set
         memory.records.update(prepared.pool_loaded)
         memory.hubs.update(prepared.hubs)
     written, cross = 0, set()
-    for org_id, (conf, _keys, _orgs, found, pool) in prepared.orgs.items():
+    for org_id, (conf, found, pool) in prepared.orgs.items():
         records = [r for r in prepared.ordered if r.organisation_id == org_id]
         params = params_for(org_id).for_population(entity_count([org_id]))
         wanted = {pid for f in found.values() for pid in f.candidates}
