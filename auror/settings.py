@@ -124,6 +124,8 @@ CELERY_BEAT_SCHEDULE = {
     "evidence-derivatives-sweep": {"task": "evidence.derivatives_sweep", "schedule": 15 * 60},
     # Pending or stale link suggestions whose job was lost are picked up again.
     "matching-sweep": {"task": "matching.sweep_stale", "schedule": 10 * 60},
+    # Hub keys (values shared by many people) recounted: searches skip them without reading their rows.
+    "matching-hubs": {"task": "matching.refresh_hubs", "schedule": 24 * 3600},
     # Harm scores decay with time since a profile was last seen.
     "profiles-refresh": {"task": "profiles.refresh_all", "schedule": 24 * 3600},
 }

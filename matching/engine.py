@@ -85,30 +85,37 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
     return keys
 
 
-# Candidates of a batch of records in one statement. Per key: how many entities (a profile, or a
-# person in none) share it, read from at most ROW_CAP index rows; a key shared by more than the hub
-# cap (or with ROW_CAP rows or more) is a hub. A hub finds no candidates, except an identity hub (a
-# name, plate or mark), which finds only the HUB_NEAR records nearest the record in recording order
-# (person ids), half before and half after, per organisation — capped, as MISP caps
-# over-correlating values, so it cannot flood the queue or the work, yet a prolific offender whose
-# own unlinked events made their name a hub is still found, as is one of several John Smiths
-# active at the time. Keys already known to be hubs are not counted again. Per record and entity
-# at most MEMBERS_PER_TARGET members (the most recent) are compared, and at most
-# CANDIDATES_PER_RECORD candidates in all, strongest first (a full name, a plate or a specific mark
-# counts for more than a family name, a plate one character off or a mark's place); candidates
-# sharing no name, plate or mark fill the places up to WEAK_CANDIDATES only.
+# Candidates of a batch of records in one statement. A key counted as a hub (matching_hubkey, summed
+# over the organisations searched) is not read at all. Any other key: how many entities (a profile,
+# or a person in none) share it, read from at most ROW_CAP index rows; a key shared by more than the
+# hub cap (or with ROW_CAP rows or more) is a hub too, newly met. A hub finds no candidates, except
+# an identity hub (a name, plate or mark), which finds only the HUB_NEAR records nearest the record
+# in recording order (person ids), half before and half after, per organisation — capped, as MISP
+# caps over-correlating values, so it cannot flood the queue or the work, yet a prolific offender
+# whose own unlinked events made their name a hub is still found, as is one of several John Smiths
+# active at the time. Per record and entity at most MEMBERS_PER_TARGET members (the most recent)
+# are compared, and at most CANDIDATES_PER_RECORD candidates in all, strongest first (a full name,
+# a plate or a specific mark counts for more than a family name, a plate one character off or a
+# mark's place); candidates sharing no name, plate or mark fill the places up to WEAK_CANDIDATES only.
 CANDIDATE_SQL = """
 WITH wanted AS (
-    SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[], %(known)s::boolean[])
-    AS w(pid, kind, value, known)),
-distinct_keys AS (SELECT DISTINCT kind, value, known FROM wanted),
+    SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[]) AS w(pid, kind, value)),
+distinct_keys AS (SELECT DISTINCT kind, value FROM wanted),
+stored AS MATERIALIZED (
+    SELECT k.kind, k.value, SUM(h.entities) AS entities, SUM(h.rows) AS n
+    FROM distinct_keys k CROSS JOIN LATERAL (  -- probes of the unique index, whatever the statistics say
+        SELECT h.entities, h.rows FROM matching_hubkey h
+        WHERE h.kind = k.kind AND h.value = k.value AND h.organisation_id = ANY(%(orgs)s) OFFSET 0) h
+    GROUP BY k.kind, k.value
+    HAVING SUM(h.entities) > %(hub_cap)s + 1 OR SUM(h.rows) >= %(row_cap)s
+),
 key_rows AS MATERIALIZED (
-    SELECT k.kind, k.value, r.person_id, r.profile_id
+    SELECT k.kind, k.value, r.organisation_id, r.person_id, r.profile_id
     FROM distinct_keys k CROSS JOIN LATERAL (
-        SELECT b.person_id, b.profile_id FROM matching_blockingkey b
+        SELECT b.organisation_id, b.person_id, b.profile_id FROM matching_blockingkey b
         WHERE b.kind = k.kind AND b.value = k.value AND b.organisation_id = ANY(%(orgs)s)
         LIMIT %(row_cap)s) r
-    WHERE NOT k.known
+    WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.kind = k.kind AND s.value = k.value)
 ),
 counts AS MATERIALIZED (
     SELECT kind, value, COUNT(DISTINCT COALESCE(profile_id, -person_id)) AS entities, COUNT(*) AS n,
@@ -116,7 +123,7 @@ counts AS MATERIALIZED (
     FROM key_rows GROUP BY kind, value
 ),
 hub_keys AS (
-    SELECT kind, value FROM distinct_keys WHERE known
+    SELECT kind, value FROM stored
     UNION SELECT kind, value FROM counts WHERE hub
 ),
 near AS (
@@ -161,6 +168,12 @@ hits AS (
 )
 SELECT 'count', NULL::bigint, NULL::bigint, NULL::bigint, kind, value, entities, n FROM counts
 UNION ALL
+SELECT 'stored', NULL, NULL, NULL, kind, value, entities, n FROM stored
+UNION ALL
+SELECT 'org', r.organisation_id, NULL, NULL, r.kind, r.value, COUNT(DISTINCT COALESCE(r.profile_id, -r.person_id)), COUNT(*)
+FROM key_rows r JOIN counts c ON c.kind = r.kind AND c.value = r.value AND c.hub
+WHERE r.kind NOT IN ('name', 'name_token', 'plate', 'mark') GROUP BY r.organisation_id, r.kind, r.value
+UNION ALL
 SELECT 'hit', pid, person_id, profile_id, NULL, NULL, NULL, NULL FROM hits
 WHERE nth <= %(per_target)s AND rank <= %(per_record)s AND (identity > 0 OR rank <= %(weak)s)
 """
@@ -172,7 +185,6 @@ CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "20"))
 WEAK_CANDIDATES = int(os.environ.get("AUROR_MATCH_WEAK", "10"))
 HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
 IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
-HUB_SECONDS = 3600
 
 
 @dataclass
@@ -184,94 +196,125 @@ class Found:
     hubs: set[tuple[str, str]]
 
 
-def _hub_cache_key(orgs: str, key: tuple[str, str]) -> str:
-    return f"matching:hub:{orgs}:{key[0]}:{key[1]}"[:250]
+# A hub newly met, per organisation: (organisation id, kind, value, rows, entities).
+HubCount = tuple[int, str, str, int, int]
 
 
-def _hub_sizes(keys: set[tuple[str, str]], organisation_ids: list[int]) -> dict[tuple[str, str], int]:
-    """How many records share each hub key (cached an hour): a hub's frequency still weighs an
-    agreement found through another key, so "John Smith" counts for little. Hubs only grow."""
-    out = {}
-    if keys:
-        kinds, values = zip(*sorted(keys), strict=True)
+def _identity_hub_counts(keys: set[tuple[str, str]], organisation_ids: list[int]) -> list[HubCount]:
+    """Exact rows and entities per organisation of newly met name, plate or mark hubs: a hub's
+    frequency still weighs an agreement found through another key, so "John Smith" counts for little."""
+    if not keys:
+        return []
+    kinds, values = zip(*sorted(keys), strict=True)
+    with raw_cursor() as cur:
+        cur.execute(
+            """SELECT b.organisation_id, b.kind, b.value, COUNT(*),
+                      COUNT(*) FILTER (WHERE b.profile_id IS NULL) + COUNT(DISTINCT b.profile_id)
+               FROM matching_blockingkey b
+               JOIN unnest(%s::text[], %s::text[]) AS w(kind, value) ON b.kind = w.kind AND b.value = w.value
+               WHERE b.organisation_id = ANY(%s) GROUP BY b.organisation_id, b.kind, b.value""",
+            [list(kinds), list(values), organisation_ids])
+        return [tuple(r) for r in cur.fetchall()]
+
+
+HUB_UPSERT_SQL = """
+INSERT INTO matching_hubkey (organisation_id, kind, value, rows, entities, counted_at)
+SELECT org, kind, value, n, entities, now()
+FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::int[]) AS h(org, kind, value, n, entities)
+ORDER BY kind, value, org
+ON CONFLICT (kind, value, organisation_id) DO UPDATE
+SET rows = GREATEST(matching_hubkey.rows, EXCLUDED.rows), entities = GREATEST(matching_hubkey.entities, EXCLUDED.entities),
+    counted_at = EXCLUDED.counted_at
+"""
+
+
+def remember_hubs(counts: list[HubCount]) -> None:
+    """Store newly met hubs, so that no later search reads their rows again (counts only grow here;
+    refresh_hubs makes them exact)."""
+    if counts:
         with raw_cursor() as cur:
-            cur.execute(
-                """SELECT b.kind, b.value, COUNT(*) FROM matching_blockingkey b
-                   JOIN unnest(%s::text[], %s::text[]) AS w(kind, value) ON b.kind = w.kind AND b.value = w.value
-                   WHERE b.organisation_id = ANY(%s) GROUP BY b.kind, b.value""",
-                [list(kinds), list(values), organisation_ids])
-            out = {(kind, value): count for kind, value, count in cur.fetchall()}
-        _remember_hubs(out, organisation_ids)
-    return out
+            cur.execute(HUB_UPSERT_SQL, [list(col) for col in zip(*sorted(set(counts)), strict=True)])
 
 
-def _remember_hubs(sizes: dict[tuple[str, str], int], organisation_ids: list[int]) -> None:
-    """Hub keys and their sizes, in the shared cache for an hour (hubs only grow)."""
-    orgs = ",".join(map(str, sorted(organisation_ids)))
-    cache.set_many({_hub_cache_key(orgs, k): v for k, v in sizes.items()}, HUB_SECONDS)
+REFRESH_HUBS_SQL = """
+WITH counted AS (
+    SELECT kind, value, COUNT(*) AS n, COUNT(*) FILTER (WHERE profile_id IS NULL) + COUNT(DISTINCT profile_id) AS entities
+    FROM matching_blockingkey WHERE organisation_id = %(org)s
+    GROUP BY kind, value HAVING COUNT(*) > %(floor)s
+),
+hubs AS (SELECT * FROM counted WHERE entities > %(floor)s OR n >= %(row_cap)s),
+gone AS (
+    DELETE FROM matching_hubkey h WHERE h.organisation_id = %(org)s
+    AND NOT EXISTS (SELECT 1 FROM hubs WHERE hubs.kind = h.kind AND hubs.value = h.value)
+)
+INSERT INTO matching_hubkey (organisation_id, kind, value, rows, entities, counted_at)
+SELECT %(org)s, kind, value, n, entities, now() FROM hubs ORDER BY kind, value
+ON CONFLICT (kind, value, organisation_id) DO UPDATE
+SET rows = EXCLUDED.rows, entities = EXCLUDED.entities, counted_at = EXCLUDED.counted_at
+"""
 
 
-def known_hubs(keys: set[tuple[str, str]], organisation_ids: list[int],
-               local: dict[tuple[str, str], int] | None = None) -> dict[tuple[str, str], int]:
-    """The keys already known to be hubs (a run's own memory first, then the shared cache), with their size."""
-    orgs = ",".join(map(str, sorted(organisation_ids)))
-    out = {k: local[k] for k in keys if local is not None and k in local}
-    rest = [k for k in keys if k not in out]
-    if rest:
-        names = {_hub_cache_key(orgs, k): k for k in rest}
-        for name, size in cache.get_many(list(names)).items():
-            out[names[name]] = size
-    return out
+def refresh_hubs(organisation_id: int) -> int:
+    """Count every hub of a retailer in one pass over its blocking keys (rematch, after storing the
+    keys; nightly, as hubs grow and retention shrinks them): exact sizes, and values no longer
+    shared by many forgotten. Returns the hubs stored."""
+    conf = settings_for(organisation_id)
+    row_cap = max(ROW_CAP, (conf.hub_cap + 2) * MEMBERS_PER_TARGET)
+    with transaction.atomic(), raw_cursor() as cur:
+        cur.execute(REFRESH_HUBS_SQL, {"org": organisation_id, "floor": conf.hub_cap + 1, "row_cap": row_cap})
+        n = cur.rowcount
+        cur.execute("ANALYZE matching_hubkey")  # the table may have gone from nothing to thousands of rows
+        return n
 
 
 def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple[str, str]]], *,
                           organisation_ids: list[int], hub_cap: int,
-                          hubs_seen: dict[tuple[str, str], int] | None = None) -> dict[int, Found]:
-    """Candidates of every record (one statement). Keys known to be hubs are not read again;
-    `hubs_seen` (a rematch's, across batches) remembers them without asking the cache."""
-    all_keys = {(str(k), v) for rec in records for k, v in keys.get(rec.id, ())}
-    if hubs_seen is not None:  # a run: its own memory (the statement below finds the new hubs)
-        hubs = {k: hubs_seen[k] for k in all_keys if k in hubs_seen}
-    else:
-        hubs = known_hubs(all_keys, organisation_ids)
-    pids, kinds, values, known = [], [], [], []
+                          met: list[HubCount] | None = None) -> dict[int, Found]:
+    """Candidates of every record (one statement). Hubs newly met are counted and stored, or, when
+    `met` is given (a read-ahead that writes nothing), added to it for the caller to store."""
+    pids, kinds, values = [], [], []
     for rec in records:
         for kind, value in sorted(keys.get(rec.id, ())):
             pids.append(rec.id)
             kinds.append(str(kind))
             values.append(value)
-            known.append((str(kind), value) in hubs)
     out = {rec.id: Found({}, {}, set()) for rec in records}
     counts: dict[tuple[str, str], int] = {}
+    hubs: dict[tuple[str, str], int] = {}
     row_cap = max(ROW_CAP, (hub_cap + 2) * MEMBERS_PER_TARGET)
     if pids:
         with raw_cursor() as cur:
-            cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "known": known,
+            cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values,
                                         "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": row_cap,
                                         "half": HUB_NEAR // 2, "per_target": MEMBERS_PER_TARGET,
                                         "per_record": CANDIDATES_PER_RECORD, "weak": WEAK_CANDIDATES})
             rows = cur.fetchall()
-        new_hubs = set()
+        new_hubs, new_counts = set(), []
         for row_kind, pid, person_id, profile_id, kind, value, entities, n in rows:
             if row_kind == "count":
                 counts[(kind, value)] = entities
                 if entities > hub_cap + 1 or n >= row_cap:  # +1: the record's own key is counted too
                     new_hubs.add((kind, value))
+            elif row_kind == "stored":
+                hubs[(kind, value)] = int(n)
+            elif row_kind == "org":  # a description band or product hub: as counted from its first rows
+                new_counts.append((pid, kind, value, n, entities))
             else:
                 out[pid].candidates[person_id] = profile_id
         if new_hubs:
             # Only a name, plate or mark hub's size weighs anything (term frequencies adjust those
-            # levels alone): count those; a description band or a product shared by tens of
-            # thousands is known to be a hub from the capped rows read above, and counting all its
-            # rows would be the slowest part of an event's search in a large store.
+            # levels alone): those are counted in full; a description band or a product shared by
+            # tens of thousands is known to be a hub from the capped rows read above.
             identity = {k for k in new_hubs if k[0] in IDENTITY_KINDS}
-            hubs.update(_hub_sizes(identity, organisation_ids))
-            others = {k: counts[k] for k in new_hubs - identity}
-            if others:
-                hubs.update(others)
-                _remember_hubs(others, organisation_ids)
-    if hubs_seen is not None:
-        hubs_seen.update(hubs)
+            exact = _identity_hub_counts(identity, organisation_ids)
+            for _org, kind, value, n, _entities in exact:
+                hubs[(kind, value)] = hubs.get((kind, value), 0) + n
+            hubs.update({k: counts[k] for k in new_hubs - identity})
+            new_counts += exact
+            if met is not None:
+                met.extend(new_counts)
+            else:
+                remember_hubs(new_counts)
     total = entity_count(organisation_ids)
     for rec in records:
         found = out[rec.id]
@@ -455,10 +498,9 @@ RECORD_CACHE_MAX = 400_000
 @dataclass
 class RunMemory:
     """What a rematch run remembers across its batches: candidates' records (each read once per run)
-    and the hub keys it met (never read again)."""
+    and the events whose keys it stored."""
 
     records: dict[int, PersonRecord] = field(default_factory=dict)
-    hubs: dict[tuple[str, str], int] = field(default_factory=dict)
     indexed: dict[int, int] = field(default_factory=dict)  # event id → version whose keys this run stored
 
 
@@ -472,7 +514,7 @@ class Prepared:
     ordered: list[PersonRecord]
     loaded: dict[int, PersonRecord]
     orgs: dict[int, tuple[MatchSettings, dict[int, Found], dict[int, PersonRecord]]]
-    hubs: dict[tuple[str, str], int] = field(default_factory=dict)  # hubs met (to remember in the run)
+    met: list[HubCount] = field(default_factory=list)  # hubs newly met by a read-ahead, stored on completion
     pool_loaded: dict[int, PersonRecord] = field(default_factory=dict)  # candidates read from the database
 
 
@@ -494,9 +536,6 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
     loaded.update(load_records([pid for pid in person_ids if pid not in loaded]))
     ordered = [loaded[i] for i in person_ids if i in loaded]
     prepared = Prepared(frozenset(event_ids), versions, ordered, loaded, {})
-    hubs_seen = None
-    if memory is not None:
-        hubs_seen = dict(memory.hubs) if read_only else memory.hubs
     for org_id in sorted({r.organisation_id for r in ordered}):
         records = [r for r in ordered if r.organisation_id == org_id]
         conf = settings_for(org_id)
@@ -508,7 +547,8 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
         keys = store_keys([r for r in records if r.id not in stored], sku_window_days=conf.sku_window_days)
         keys.update({r.id: keys_for(r, sku_window_days=conf.sku_window_days) for r in records if r.id in stored})
         orgs = partner_organisations(org_id)
-        found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap, hubs_seen=hubs_seen)
+        found = find_candidates_batch(records, keys, organisation_ids=orgs, hub_cap=conf.hub_cap,
+                                      met=prepared.met if read_only else None)
         wanted = {pid for f in found.values() for pid in f.candidates}
         if record_cache is not None:
             fresh = load_records({pid for pid in wanted
@@ -523,8 +563,6 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
         else:
             pool = {**load_records(wanted - set(loaded)), **loaded}
         prepared.orgs[org_id] = (conf, found, pool)
-    if read_only and hubs_seen is not None:
-        prepared.hubs = hubs_seen
     return prepared
 
 
@@ -535,7 +573,7 @@ def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set
             memory.records.clear()
         memory.records.update(prepared.loaded)
         memory.records.update(prepared.pool_loaded)
-        memory.hubs.update(prepared.hubs)
+    remember_hubs(prepared.met)
     written, cross = 0, set()
     for org_id, (conf, found, pool) in prepared.orgs.items():
         records = [r for r in prepared.ordered if r.organisation_id == org_id]

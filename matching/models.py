@@ -44,6 +44,26 @@ class BlockingKey(models.Model):
         return f"{self.kind}:{self.value}"
 
 
+class HubKey(models.Model):
+    """A blocking-key value shared by many people of a retailer (a hub), with how many: counted over
+    the whole table by `refresh_hubs` (after a rematch's keys are stored, and nightly) and when the
+    matcher first meets one. Candidate search reads it instead of the key's rows, so a new event's
+    cost does not grow with how common its description band, product or surname has become."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=KeyKind.choices)
+    value = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField(help_text="Blocking-key rows with this value (people records).")
+    entities = models.PositiveIntegerField(help_text="Profiles, and people in none, with this value.")
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "value", "organisation"], name="hubkey_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value} ×{self.entities}"
+
+
 class MatchSettings(models.Model):
     """Per-retailer matching settings a retailer admin can set."""
 

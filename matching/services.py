@@ -55,13 +55,15 @@ def rematch_organisation(*, organisation_id: int, progress=None, estimate: bool 
     (matching.weights); then the suggestions are computed a batch of events at a time, each batch
     one transaction holding its events' MatchState rows (a kill loses nothing: they stay pending).
     Idempotent: a second run finds nothing pending."""
-    from matching.engine import RunMemory, index_pending, run_match_states
+    from matching.engine import RunMemory, index_pending, refresh_hubs, run_match_states
 
     rematch_states(organisation_id)
     todo = pending_events(organisation_id)
     memory = RunMemory()
     for i in range(0, len(todo), batch):
         index_pending(todo[i:i + batch], memory=memory)
+    if todo:
+        refresh_hubs(organisation_id)  # every hub counted once, not met and counted batch by batch
     if estimate:
         from matching.weights import estimate_weights
 
@@ -96,11 +98,13 @@ def rematch_organisation(*, organisation_id: int, progress=None, estimate: bool 
 def index_organisation(*, organisation_id: int, batch: int = REMATCH_BATCH) -> int:
     """Store the blocking keys of the organisation's pending events (rematch's first phase alone; a
     benchmark runs it for every retailer first, so that each one's rematch meets the others')."""
-    from matching.engine import index_pending
+    from matching.engine import index_pending, refresh_hubs
 
     rematch_states(organisation_id)
     todo = pending_events(organisation_id)
-    return sum(index_pending(todo[i:i + batch]) for i in range(0, len(todo), batch))
+    n = sum(index_pending(todo[i:i + batch]) for i in range(0, len(todo), batch))
+    refresh_hubs(organisation_id)
+    return n
 
 
 def rematch_states(organisation_id: int) -> None:

@@ -36,3 +36,14 @@ def sweep_stale(limit: int = 5000) -> int:
     for event_id in ids:
         match_event.delay(event_id)
     return len(ids)
+
+
+@shared_task(acks_late=True, name="matching.refresh_hubs")
+def refresh_hubs() -> int:
+    """Recount every retailer's hub keys (nightly): hubs grow as events arrive, and shrink as retention
+    removes events; between two counts, a hub newly met is counted when the matcher meets it."""
+    from accounts.models import Organisation, OrgKind
+    from matching.engine import refresh_hubs as refresh
+
+    return sum(refresh(org_id) for org_id in Organisation.objects.unscoped()
+               .filter(kind=OrgKind.RETAILER).order_by("id").values_list("id", flat=True))

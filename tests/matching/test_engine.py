@@ -101,6 +101,47 @@ def test_hub_values_are_capped(world):
     assert BlockingKey.objects.filter(kind="plate", value="H1RE01").count() == 9
 
 
+def test_a_hub_met_is_stored_with_its_counts_and_a_refresh_makes_them_exact(world):
+    from matching.engine import refresh_hubs
+    from matching.models import HubKey
+
+    MatchSettings.objects.create(organisation=world.acme, hub_cap=5)
+    for i in range(8):
+        record(world, days_ago=20 + i, persons=[{"name": f"Person{i} Unrelated{i}", "gender": "male"}],
+               vehicles=[{"plate": "HIRE01"}])
+    hub = HubKey.objects.get(organisation=world.acme, kind="plate", value="H1RE01")
+    assert (hub.rows, hub.entities) == (7, 7)  # met by the seventh record: more than cap + 1 sharing it
+    record(world, persons=[{"name": "Kim Lee"}], vehicles=[{"plate": "HIRE01"}])
+    assert refresh_hubs(world.acme.pk) >= 1
+    hub.refresh_from_db()
+    assert (hub.rows, hub.entities) == (9, 9)
+    # Once fewer people share it (events deleted by retention), the next count forgets it.
+    BlockingKey.objects.filter(kind="plate", value="H1RE01").exclude(
+        person__event__occurred_at__gte=timezone.now() - dt.timedelta(days=23)).delete()
+    refresh_hubs(world.acme.pk)
+    assert not HubKey.objects.filter(kind="plate", value="H1RE01").exists()
+
+
+def test_a_counted_hub_is_not_read_and_finds_no_candidates(world):
+    """A value the nightly count found shared by many is skipped without reading its rows: two people
+    sharing only a product at a store (a weak key) are not compared once that key is a counted hub."""
+    from matching.keys import keys_for
+    from matching.models import HubKey
+    from matching.records import load_records
+
+    persons = [{"name": "", "age_band": "25-34", "gender": "female", "height_cm": 165, "build": "slim"}]
+    products = [{"sku": "RAZOR-5", "description": "razor blades", "quantity": 1, "unit_value": "30.00"}]
+    record(world, days_ago=2, persons=persons, products=products)
+    e = record(world, persons=persons, products=products)
+    [s] = suggestions_for(e)  # compared through the shared keys
+    rec = load_records([s.person_id])[s.person_id]
+    for kind, value in keys_for(rec):
+        HubKey.objects.create(organisation=world.acme, kind=kind, value=value, rows=5000, entities=5000,
+                              counted_at=timezone.now())
+    again = record(world, persons=persons, products=products)
+    assert suggestions_for(again) == []
+
+
 def test_suggestions_follow_an_event_update(world):
     from events.services import event_update
 
