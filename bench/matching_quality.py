@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         from events.models import EventPerson
 
         with connection.cursor() as cur:  # the events stay; everything matching made goes
-            cur.execute("TRUNCATE matching_suggestion, matching_blockingkey, matching_hubkey, matching_matchstate, matching_featureweight "
-                        "CASCADE")
+            cur.execute("TRUNCATE matching_suggestion, matching_blockingkey, matching_hubkey, matching_matchrecord, "
+                        "matching_matchstate, matching_featureweight CASCADE")
 
         refs = {(e, r): pid for pid, e, r in EventPerson.objects.values_list("id", "event__external_id", "ref")}
         ids = refs

@@ -117,8 +117,8 @@ def reset_matching() -> None:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE matching_suggestion, matching_blockingkey, matching_hubkey, matching_matchstate, "
-                    "matching_featureweight CASCADE")
+        cur.execute("TRUNCATE matching_suggestion, matching_blockingkey, matching_hubkey, matching_matchrecord, "
+                    "matching_matchstate, matching_featureweight CASCADE")
 
 
 def replicate(copies: int) -> None:
@@ -157,6 +157,14 @@ def replicate(copies: int) -> None:
                                     THEN left(k.value, 58) || '#' || r ELSE k.value END
                         FROM matching_blockingkey k CROSS JOIN generate_series(1, %s) AS r
                         WHERE k.person_id < %s""", [copies, poff])
+        from matching.records import MATCH_RECORD_COLUMNS
+
+        cols = [c.strip() for c in MATCH_RECORD_COLUMNS.split(",")]
+        shifted = {"person_id": f"m.person_id + r * {poff}", "event_id": f"m.event_id + r * {eoff}"}
+        cur.execute(f"""INSERT INTO matching_matchrecord ({", ".join(cols)})
+                        SELECT {", ".join(shifted.get(c, "m." + c) for c in cols)}
+                        FROM matching_matchrecord m CROSS JOIN generate_series(1, %s) AS r
+                        WHERE m.person_id < %s""", [copies, poff])
         cur.execute(f"""INSERT INTO matching_matchstate (event_id, organisation_id, status, version, done_version, updated_at)
                         SELECT e.id, e.organisation_id, 'done', 1, 1, now() FROM events_event e
                         WHERE e.id >= {eoff} ON CONFLICT (event_id) DO NOTHING""")
@@ -173,7 +181,7 @@ def vacuum_analyze() -> None:
     with psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"], password=db["PASSWORD"] or None,
                          dbname=db["NAME"], autocommit=True) as conn:
         for table in ("events_event", "events_eventperson", "events_eventproduct", "events_eventvehicle",
-                      "matching_blockingkey", "matching_matchstate", "matching_suggestion"):
+                      "matching_blockingkey", "matching_matchrecord", "matching_matchstate", "matching_suggestion"):
             conn.execute(f"VACUUM ANALYZE {table}")
 
 

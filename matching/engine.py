@@ -19,7 +19,7 @@ from django.utils import timezone
 from events.models import Event, EventPerson, PersonRole
 from matching.keys import keys_for
 from matching.models import MatchSettings, MatchState, RejectedPair, Suggestion
-from matching.records import PersonRecord, load_records
+from matching.records import PersonRecord, load_match_records, load_records, write_match_records
 from matching.scoring import Params, Scored, compare, score, weight_only
 from matching.weights import params_for
 
@@ -71,17 +71,19 @@ def entity_count(organisation_ids: list[int]) -> int:
 
 
 def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int, set[tuple[str, str]]]:
-    """Replace the blocking keys of these people with the keys of what they now say (one DELETE,
-    one COPY)."""
+    """Replace the blocking keys of these people with the keys of what they now say, and their compact
+    records (what a search that finds them reads): one DELETE, two COPYs."""
     keys = {r.id: keys_for(r, sku_window_days=sku_window_days) for r in records}
     if not keys:
         return keys
     with raw_cursor() as cur:
-        cur.execute("DELETE FROM matching_blockingkey WHERE person_id = ANY(%s)", [list(keys)])
+        cur.execute("WITH r AS (DELETE FROM matching_matchrecord WHERE person_id = ANY(%s)) "
+                    "DELETE FROM matching_blockingkey WHERE person_id = ANY(%s)", [list(keys), list(keys)])
         with cur.copy("COPY matching_blockingkey (organisation_id, person_id, profile_id, kind, value) FROM STDIN") as copy:
             for r in records:
                 for kind, value in sorted(keys[r.id]):
                     copy.write_row((r.organisation_id, r.id, r.profile_id, str(kind), value))
+        write_match_records(cur, records)
     return keys
 
 
@@ -551,7 +553,7 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
                                       met=prepared.met if read_only else None)
         wanted = {pid for f in found.values() for pid in f.candidates}
         if record_cache is not None:
-            fresh = load_records({pid for pid in wanted
+            fresh = load_match_records({pid for pid in wanted
                                    if pid not in record_cache and pid not in prepared.pool_loaded and pid not in loaded})
             prepared.pool_loaded.update(fresh)
             pool = {}
@@ -561,7 +563,7 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
                     pool[pid] = rec
             pool.update(loaded)
         else:
-            pool = {**load_records(wanted - set(loaded)), **loaded}
+            pool = {**load_match_records(wanted - set(loaded)), **loaded}
         prepared.orgs[org_id] = (conf, found, pool)
     return prepared
 

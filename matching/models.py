@@ -7,6 +7,7 @@ Judgement is the human decision, and the only thing that links people (profiles.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from auror.querysets import TenantQuerySet
@@ -42,6 +43,37 @@ class BlockingKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class MatchRecord(models.Model):
+    """What the matcher compares of an event person, in one row: written with the person's blocking
+    keys (from the event, its store, its plates and products), read for every candidate a search
+    finds. A candidate then costs one index probe and one page, not a page of each of five tables —
+    what keeps a new event's search from slowing as the store grows past the database's memory.
+    Derived data: it goes with the person (CASCADE), and is rewritten whenever the keys are."""
+
+    person = models.OneToOneField("events.EventPerson", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    organisation_id = models.BigIntegerField()
+    event_id = models.BigIntegerField()
+    store_id = models.BigIntegerField()
+    region = models.CharField(max_length=10, blank=True)
+    occurred_at = models.DateTimeField()
+    role = models.CharField(max_length=20)
+    name = models.CharField(max_length=120, blank=True)
+    aliases = ArrayField(models.CharField(max_length=120), default=list, blank=True)
+    age_band = models.CharField(max_length=10, blank=True)
+    gender = models.CharField(max_length=10, blank=True)
+    height_cm = models.PositiveSmallIntegerField(null=True, blank=True)
+    build = models.CharField(max_length=10, blank=True)
+    hair = models.CharField(max_length=120, blank=True)
+    clothing = models.CharField(max_length=300, blank=True)
+    marks = models.CharField(max_length=300, blank=True)
+    plates = ArrayField(models.CharField(max_length=12), default=list, blank=True,
+                        help_text="Normalised plates that count for this person, in recording order.")
+    skus = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Match record of person {self.person_id}"
 
 
 class HubKey(models.Model):

@@ -51,6 +51,8 @@ class PersonRecord:
     profile_id: int | None = None
     names: list[NameForm] = field(default_factory=list)  # full_names, ready to compare
     age_index: int | None = None
+    # What it was read from, as a matching_matchrecord row (MATCH_RECORD_COLUMNS), to be stored as is.
+    source: tuple = field(default=(), compare=False, repr=False)
 
     def finish(self) -> PersonRecord:
         self.names = [NameForm.of(g, f) for g, f in sorted(self.full_names)]
@@ -94,29 +96,99 @@ WHERE p.id = ANY(%(ids)s)
 """
 MATCHED = ["offender", "accomplice"]
 
+# The compact record (matching_matchrecord): the columns a record is read from, as they are stored
+# (the plates that count for the person already chosen, RECORDS_SQL's rule).
+MATCH_RECORD_COLUMNS = ("person_id, organisation_id, event_id, store_id, region, occurred_at, role, name, aliases, "
+                        "age_band, gender, height_cm, build, hair, clothing, marks, plates, skus")
+
+MATCH_RECORDS_SQL = f"""
+INSERT INTO matching_matchrecord ({MATCH_RECORD_COLUMNS})
+SELECT r.id, r.organisation_id, r.event_id, r.store_id, r.region, r.occurred_at, r.role, r.name, r.aliases, r.age_band,
+       r.gender, r.height_cm, r.build, r.hair, r.clothing, r.marks,
+       COALESCE(ARRAY(SELECT u.plate FROM unnest(r.person_ids, r.plates) WITH ORDINALITY AS u(person_id, plate, n)
+                      WHERE u.person_id = r.id OR (u.person_id IS NULL AND r.people = 1) ORDER BY u.n), '{{}}'),
+       COALESCE(r.skus, '{{}}')
+FROM ({RECORDS_SQL}) r
+ORDER BY r.id
+ON CONFLICT (person_id) DO UPDATE SET
+    organisation_id = EXCLUDED.organisation_id, event_id = EXCLUDED.event_id, store_id = EXCLUDED.store_id,
+    region = EXCLUDED.region, occurred_at = EXCLUDED.occurred_at, role = EXCLUDED.role, name = EXCLUDED.name,
+    aliases = EXCLUDED.aliases, age_band = EXCLUDED.age_band, gender = EXCLUDED.gender, height_cm = EXCLUDED.height_cm,
+    build = EXCLUDED.build, hair = EXCLUDED.hair, clothing = EXCLUDED.clothing, marks = EXCLUDED.marks,
+    plates = EXCLUDED.plates, skus = EXCLUDED.skus
+"""
+
+MATCH_RECORDS_SQL = """
+SELECT r.person_id, r.event_id, r.role, r.name, r.aliases, r.age_band, r.gender, r.height_cm, r.build, r.hair,
+       r.clothing, r.marks, r.organisation_id, r.store_id, r.region, r.occurred_at, pm.profile_id, r.plates, r.skus
+FROM matching_matchrecord r LEFT JOIN profiles_profilemember pm ON pm.person_id = r.person_id
+WHERE r.person_id = ANY(%(ids)s)
+"""
+
+
+def _cursor():
+    connection.ensure_connection()
+    return connection.connection.cursor()  # server-side binding: the id array is large
+
 
 def load_records(person_ids) -> dict[int, PersonRecord]:
-    """Records of these people, in one statement whatever their number. A vehicle counts for a
-    person when linked to them, or when they were the only offender of the event (counted in the
-    database, so a record reads the same whichever batch loads it)."""
+    """Records of these people from the event tables, in one statement whatever their number. A
+    vehicle counts for a person when linked to them, or when they were the only offender of the
+    event (counted in the database, so a record reads the same whichever batch loads it)."""
     ids = list(person_ids)
     if not ids:
         return {}
-    connection.ensure_connection()
-    with connection.connection.cursor() as cur:  # server-side binding: the id array is large
+    with _cursor() as cur:
         cur.execute(RECORDS_SQL, {"ids": ids, "roles": MATCHED})
         rows = cur.fetchall()
     out = {}
     for row in rows:
-        r = dict(zip(PERSON_FIELDS, row[:17], strict=True))
         vehicle_people, plates, skus, people = row[17:]
-        rec = record_from_values(r)
-        for person_id, plate in zip(vehicle_people or (), plates or (), strict=True):
-            if person_id == r["id"] or (person_id is None and people == 1):
-                rec.plates[n.ocr_fold_plate(plate)] = plate
-        rec.skus = set(skus or ())
+        r_id = row[0]
+        counted = [plate for person_id, plate in zip(vehicle_people or (), plates or (), strict=True)
+                   if person_id == r_id or (person_id is None and people == 1)]
+        rec = _record(row[:17], counted, skus or [])
         out[rec.id] = rec
     return out
+
+
+def write_match_records(cur, records: list[PersonRecord]) -> None:
+    """COPY the compact records of these people (their old ones deleted by the caller, with their keys)."""
+    with cur.copy(f"COPY matching_matchrecord ({MATCH_RECORD_COLUMNS}) FROM STDIN") as copy:
+        for rec in records:
+            copy.write_row(rec.source)
+
+
+def load_match_records(person_ids) -> dict[int, PersonRecord]:
+    """Records of candidates: from their compact rows (one page each), or, for a person whose keys
+    were stored before compact records existed, from the event tables."""
+    ids = list(person_ids)
+    if not ids:
+        return {}
+    with _cursor() as cur:
+        cur.execute(MATCH_RECORDS_SQL, {"ids": ids})
+        rows = cur.fetchall()
+    out = {}
+    for row in rows:
+        rec = _record(row[:17], row[17], row[18])
+        out[rec.id] = rec
+    missing = [i for i in ids if i not in out]
+    if missing:
+        out.update(load_records(missing))
+    return out
+
+
+def _record(values, plates: list[str], skus: list[str]) -> PersonRecord:
+    """A record from PERSON_FIELDS values and the plates and SKUs that count for the person."""
+    r = dict(zip(PERSON_FIELDS, values, strict=True))
+    rec = record_from_values(r)
+    for plate in plates:
+        rec.plates[n.ocr_fold_plate(plate)] = plate
+    rec.skus = set(skus)
+    rec.source = (r["id"], r["event__organisation_id"], r["event_id"], r["event__store_id"], r["event__store__region"],
+                  r["event__occurred_at"], r["role"], r["name"], r["aliases"] or [], r["age_band"], r["gender"],
+                  r["height_cm"], r["build"], r["hair"], r["clothing"], r["marks"], list(plates), list(skus))
+    return rec
 
 
 def record_from_values(r: dict) -> PersonRecord:

@@ -142,6 +142,41 @@ def test_a_counted_hub_is_not_read_and_finds_no_candidates(world):
     assert suggestions_for(again) == []
 
 
+def test_a_compact_record_reads_as_the_event_tables_do(world):
+    """What a search reads of a candidate (matching_matchrecord, written with the keys) is the record
+    the event tables give: plates linked to the person, or unlinked with a sole offender; SKUs; the
+    profile; and rewritten when the event changes."""
+    from events.services import event_update
+    from matching.models import MatchRecord
+    from matching.records import load_match_records, load_records
+
+    a = record(world, days_ago=3, persons=[{"name": "Rewi Parata", "aliases": ["Rew"], "marks": "moko kauae tattoo chin",
+                                            "age_band": "25-34", "gender": "male", "height_cm": 180, "build": "heavy",
+                                            "hair": "black curly", "clothing": "red hoodie"}],
+               vehicles=[{"plate": "XYZ999"}], products=[{"sku": "RAZOR-5", "description": "razors", "quantity": 2,
+                                                          "unit_value": "10.00"}])
+    b = record(world, days_ago=2, persons=[{"name": "Ana Lopez"}, {"ref": "p2", "name": "Tom Baker", "role": "accomplice"}],
+               vehicles=[{"plate": "ABC123", "person_ref": "p2"}, {"plate": "UNL1NK"}])
+    ids = list(MatchRecord.objects.filter(event_id__in=[a.pk, b.pk]).values_list("person_id", flat=True))
+    assert len(ids) == 3
+    compact, live = load_match_records(ids), load_records(ids)
+    assert compact == live
+    assert {tuple(r.plates.values()) for r in live.values()} == {("XYZ999",), ("ABC123",), ()}  # unlinked: two offenders
+    assert live[min(ids)].skus == {"RAZOR-5"}
+    s = EventInput(data={"store": "ACME-002", "type": "theft", "occurred_at": a.occurred_at.isoformat(),
+                         "persons": [{"ref": "p1", "name": "Rewi Parata", "hair": "grey"}]},
+                   context={"organisation": world.acme})
+    s.is_valid(raise_exception=True)
+    event_update(actor=world.investigator, event=a, data=s.validated_data)
+    run_match_state(a.pk)
+    [pid] = MatchRecord.objects.filter(event_id=a.pk).values_list("person_id", flat=True)
+    assert load_match_records([pid]) == load_records([pid])
+    assert load_match_records([pid])[pid].plates == {}
+    # A person whose keys predate compact records is read from the event tables.
+    MatchRecord.objects.filter(pk=pid).delete()
+    assert load_match_records([pid]) == load_records([pid])
+
+
 def test_suggestions_follow_an_event_update(world):
     from events.services import event_update
 
