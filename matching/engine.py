@@ -239,31 +239,39 @@ def remember_hubs(counts: list[HubCount]) -> None:
 
 
 REFRESH_HUBS_SQL = """
-WITH counted AS (
-    SELECT kind, value, COUNT(*) AS n, COUNT(*) FILTER (WHERE profile_id IS NULL) + COUNT(DISTINCT profile_id) AS entities
-    FROM matching_blockingkey WHERE organisation_id = %(org)s
-    GROUP BY kind, value HAVING COUNT(*) > %(floor)s
+WITH caps AS (SELECT * FROM unnest(%(orgs)s::bigint[], %(floors)s::int[], %(row_caps)s::int[]) AS c(org, floor, row_cap)),
+counted AS (
+    SELECT b.organisation_id AS org, b.kind, b.value, COUNT(*) AS n,
+           COUNT(*) FILTER (WHERE b.profile_id IS NULL) + COUNT(DISTINCT b.profile_id) AS entities
+    FROM matching_blockingkey b WHERE b.organisation_id = ANY(%(orgs)s)
+    GROUP BY b.kind, b.value, b.organisation_id HAVING COUNT(*) > %(min_floor)s
 ),
-hubs AS (SELECT * FROM counted WHERE entities > %(floor)s OR n >= %(row_cap)s),
+hubs AS (SELECT counted.* FROM counted JOIN caps ON caps.org = counted.org
+         WHERE counted.entities > caps.floor OR counted.n >= caps.row_cap),
 gone AS (
-    DELETE FROM matching_hubkey h WHERE h.organisation_id = %(org)s
-    AND NOT EXISTS (SELECT 1 FROM hubs WHERE hubs.kind = h.kind AND hubs.value = h.value)
+    DELETE FROM matching_hubkey h WHERE h.organisation_id = ANY(%(orgs)s)
+    AND NOT EXISTS (SELECT 1 FROM hubs WHERE hubs.org = h.organisation_id AND hubs.kind = h.kind AND hubs.value = h.value)
 )
 INSERT INTO matching_hubkey (organisation_id, kind, value, rows, entities, counted_at)
-SELECT %(org)s, kind, value, n, entities, now() FROM hubs ORDER BY kind, value
+SELECT org, kind, value, n, entities, now() FROM hubs ORDER BY kind, value, org
 ON CONFLICT (kind, value, organisation_id) DO UPDATE
 SET rows = EXCLUDED.rows, entities = EXCLUDED.entities, counted_at = EXCLUDED.counted_at
 """
 
 
-def refresh_hubs(organisation_id: int) -> int:
-    """Count every hub of a retailer in one pass over its blocking keys (rematch, after storing the
-    keys; nightly, as hubs grow and retention shrinks them): exact sizes, and values no longer
+def refresh_hubs(*organisation_ids: int) -> int:
+    """Count every hub of these retailers in one pass over the blocking keys (rematch, after storing
+    the keys; nightly, as hubs grow and retention shrinks them): exact sizes, and values no longer
     shared by many forgotten. Returns the hubs stored."""
-    conf = settings_for(organisation_id)
-    row_cap = max(ROW_CAP, (conf.hub_cap + 2) * MEMBERS_PER_TARGET)
+    if not organisation_ids:
+        return 0
+    caps = {org: settings_for(org).hub_cap for org in organisation_ids}
+    orgs = sorted(caps)
     with transaction.atomic(), raw_cursor() as cur:
-        cur.execute(REFRESH_HUBS_SQL, {"org": organisation_id, "floor": conf.hub_cap + 1, "row_cap": row_cap})
+        cur.execute(REFRESH_HUBS_SQL, {
+            "orgs": orgs, "floors": [caps[o] + 1 for o in orgs],
+            "row_caps": [max(ROW_CAP, (caps[o] + 2) * MEMBERS_PER_TARGET) for o in orgs],
+            "min_floor": min(caps.values()) + 1})
         n = cur.rowcount
         cur.execute("ANALYZE matching_hubkey")  # the table may have gone from nothing to thousands of rows
         return n

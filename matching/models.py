@@ -80,7 +80,9 @@ class HubKey(models.Model):
     """A blocking-key value shared by many people of a retailer (a hub), with how many: counted over
     the whole table by `refresh_hubs` (after a rematch's keys are stored, and nightly) and when the
     matcher first meets one. Candidate search reads it instead of the key's rows, so a new event's
-    cost does not grow with how common its description band, product or surname has become."""
+    cost does not grow with how common its description band, product or surname has become. A count
+    over more than a hub cap of people, not anyone's record: when events are deleted the value stays
+    until the next count, which drops it once fewer share it (matching.refresh_hubs)."""
 
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=KeyKind.choices)
