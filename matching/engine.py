@@ -233,9 +233,14 @@ SET rows = GREATEST(matching_hubkey.rows, EXCLUDED.rows), entities = GREATEST(ma
 def remember_hubs(counts: list[HubCount]) -> None:
     """Store newly met hubs, so that no later search reads their rows again (counts only grow here;
     refresh_hubs makes them exact)."""
-    if counts:
+    largest: dict[tuple[int, str, str], tuple[int, int]] = {}
+    for org, kind, value, n, entities in counts:  # one row per hub: an upsert may not touch a row twice
+        seen = largest.get((org, kind, value), (0, 0))
+        largest[(org, kind, value)] = (max(seen[0], n), max(seen[1], entities))
+    if largest:
+        rows = [(*k, *v) for k, v in sorted(largest.items())]
         with raw_cursor() as cur:
-            cur.execute(HUB_UPSERT_SQL, [list(col) for col in zip(*sorted(set(counts)), strict=True)])
+            cur.execute(HUB_UPSERT_SQL, [list(col) for col in zip(*rows, strict=True)])
 
 
 REFRESH_HUBS_SQL = """

@@ -124,6 +124,17 @@ def test_a_hub_met_is_stored_with_its_counts_and_a_refresh_makes_them_exact(worl
     assert not HubKey.objects.filter(kind="plate", value="H1RE01").exists()
 
 
+def test_hubs_met_twice_in_one_batch_are_stored_once_with_the_larger_count(world):
+    from matching.engine import remember_hubs
+    from matching.models import HubKey
+
+    org = world.acme.pk
+    remember_hubs([(org, "desc", "male|25-34|17|slim|AKL", 300, 300), (org, "desc", "male|25-34|17|slim|AKL", 310, 305)])
+    remember_hubs([(org, "desc", "male|25-34|17|slim|AKL", 200, 200)])  # counts met later never shrink it
+    hub = HubKey.objects.get(organisation_id=org, kind="desc")
+    assert (hub.rows, hub.entities) == (310, 305)
+
+
 def test_a_counted_hub_is_not_read_and_finds_no_candidates(world):
     """A value the nightly count found shared by many is skipped without reading its rows: two people
     sharing only a product at a store (a weak key) are not compared once that key is a counted hub."""
