@@ -270,7 +270,7 @@ class OIDCProviderForm(forms.Form):
                             help_text="The provider's issuer, e.g. https://login.example.com/realms/acme.")
     client_id = forms.CharField(label="Client ID", max_length=200)
     client_secret = forms.CharField(
-        max_length=500, required=False, strip=False,
+        max_length=300, required=False, strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     authorization_endpoint = forms.URLField(

@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from auror.fields import SealedCharField
 from auror.querysets import TenantQuerySet
 
 
@@ -191,7 +192,8 @@ class OIDCProvider(models.Model):
     organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="oidc")
     issuer = models.URLField()
     client_id = models.CharField(max_length=200)
-    client_secret = models.CharField(max_length=500)
+    # Sealed at rest (auror.fields): the database, its replicas and backups never hold it in clear.
+    client_secret = SealedCharField(max_length=2000)
     authorization_endpoint = models.URLField(blank=True)
     token_endpoint = models.URLField(blank=True)
     userinfo_endpoint = models.URLField(blank=True)

@@ -147,7 +147,9 @@ def datakey_rotate(*, organisation_id: int):
 
 @transaction.atomic
 def datakeys_rewrap() -> int:
-    """Re-wrap every data key not under the current master key (after introducing a new one)."""
+    """Re-wrap every data key not under the current master key (after introducing a new one), and
+    reseal the sealed secrets (SSO client secrets) under it. Returns the data keys re-wrapped."""
+    from accounts.models import OIDCProvider
     from evidence.models import DataKey
 
     current_id, _ = master_keys()
@@ -157,6 +159,8 @@ def datakeys_rewrap() -> int:
         key.master_key_id, key.wrapped_key = wrap_data_key(raw, organisation_id=key.organisation_id, key_id=key.id)
         key.save(update_fields=["master_key_id", "wrapped_key"])
         count += 1
+    for provider in OIDCProvider.objects.unscoped().select_for_update():
+        provider.save(update_fields=["client_secret"])  # opened under any configured key, sealed under the current
     return count
 
 
