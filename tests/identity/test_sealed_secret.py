@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import base64
 import importlib
+import io
 import os
 from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import connection
 
 from accounts.models import OIDCProvider
+from audit.models import AuditEntry
 from auror.fields import SealedValueError
 from evidence import crypto
 
@@ -52,7 +55,11 @@ def test_a_new_master_key_reseals_and_a_changed_column_fails(provider, settings)
         OIDCProvider.objects.get(pk=provider.pk)
     settings.EVIDENCE_RETIRED_MASTER_KEYS = [f"k1:{old_b64}"]
     assert OIDCProvider.objects.get(pk=provider.pk).client_secret == SECRET
-    crypto.datakeys_rewrap()
+    out = io.StringIO()
+    call_command("evidence_rewrap", stdout=out)
+    assert "under master key 'k2'" in out.getvalue()
+    row = AuditEntry.objects.filter(action="evidence.master_key_rewrap").get()
+    assert row.actor_email.startswith("cli:") and row.detail["master_key_id"] == "k2"
     assert stored(provider).startswith("sealed:v1:k2:")
     settings.EVIDENCE_RETIRED_MASTER_KEYS = []
     assert OIDCProvider.objects.get(pk=provider.pk).client_secret == SECRET
