@@ -369,8 +369,8 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
     best: dict[tuple[str, int], tuple[float, int, int | None]] = {}
     for pid, profile_id in sorted(candidates.items()):
         other = records.get(pid)
-        if other is None or pid in rejected or other.event_id == rec.event_id:
-            continue
+        if other is None or pid in rejected or other.event_id == rec.event_id or other.role not in MATCHED_ROLES:
+            continue  # a witness or victim now: an edit changed their role since their keys were read
         if rec.profile_id is not None and profile_id == rec.profile_id:
             continue  # already linked to each other
         w = weight_only(compare(rec, other, sku_window_days=sku_window_days, explain=False), params, tf)
@@ -498,13 +498,35 @@ def partner_organisations(organisation_id: int) -> list[int]:
         return [organisation_id, *(r[0] for r in cur.fetchall())]
 
 
-def _matched_person_ids(event_ids: list[int]) -> list[int]:
-    """The offenders and accomplices of these events, in a fixed order (time, event, person)."""
+# The people of these events in a fixed order (time, event, person): whether each is matched (an
+# offender or accomplice), and, for the others, whether matching still keeps keys of them (an edit
+# made an offender a witness).
+PEOPLE_SQL = """SELECT p.id, p.role = ANY(%(roles)s),
+                       NOT p.role = ANY(%(roles)s) AND EXISTS (SELECT 1 FROM matching_blockingkey b WHERE b.person_id = p.id)
+                FROM events_eventperson p JOIN events_event e ON e.id = p.event_id
+                WHERE p.event_id = ANY(%(events)s) ORDER BY e.occurred_at, e.id, p.id"""
+# What matching kept of people who are no longer matched goes: their keys and compact record, so no
+# search finds them, and the pending suggestions made for them or pointing at them are superseded.
+FORGET_SQL = """
+WITH keys AS (DELETE FROM matching_blockingkey WHERE person_id = ANY(%(ids)s)),
+records AS (DELETE FROM matching_matchrecord WHERE person_id = ANY(%(ids)s))
+UPDATE matching_suggestion SET status = 'superseded', updated_at = now()
+WHERE status = 'pending' AND id IN (SELECT id FROM matching_suggestion WHERE person_id = ANY(%(ids)s)
+                                    UNION SELECT id FROM matching_suggestion WHERE target_person_id = ANY(%(ids)s))
+"""
+
+
+def _matched_person_ids(event_ids: list[int], *, forget_others: bool = True) -> list[int]:
+    """The offenders and accomplices of these events, in a fixed order (time, event, person). With
+    `forget_others` (in the transaction that recomputes these events; not in a read-ahead, which
+    writes nothing), people of these events no longer matched are forgotten first (FORGET_SQL)."""
     with raw_cursor() as cur:
-        cur.execute("""SELECT p.id FROM events_eventperson p JOIN events_event e ON e.id = p.event_id
-                       WHERE p.event_id = ANY(%s) AND p.role = ANY(%s) ORDER BY e.occurred_at, e.id, p.id""",
-                    [list(event_ids), [str(r) for r in MATCHED_ROLES]])
-        return [r[0] for r in cur.fetchall()]
+        cur.execute(PEOPLE_SQL, {"events": list(event_ids), "roles": [str(r) for r in MATCHED_ROLES]})
+        rows = cur.fetchall()
+        stale = [pid for pid, _matched, kept in rows if kept]
+        if stale and forget_others:
+            cur.execute(FORGET_SQL, {"ids": stale})
+        return [pid for pid, matched, _kept in rows if matched]
 
 
 RECORD_CACHE_MAX = 400_000
@@ -538,7 +560,7 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
     """Read a batch and find its candidates. `read_only` (a rematch reading ahead in another thread,
     on its own connection): write nothing and change nothing of `memory` — the run's main thread
     merges what was found — and give up (None) when a record's keys were not stored by this run."""
-    person_ids = _matched_person_ids(event_ids)
+    person_ids = _matched_person_ids(event_ids, forget_others=not read_only)
     record_cache = memory.records if memory is not None else None
     # Records read by this run's index phase for the very version being computed are current.
     current = {e for e, v in (versions or {}).items() if memory is not None and memory.indexed.get(e) == v}

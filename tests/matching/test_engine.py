@@ -206,6 +206,31 @@ def test_suggestions_follow_an_event_update(world):
     assert len(suggestions_for(e)) == 1
 
 
+def test_an_offender_corrected_to_a_witness_is_forgotten_by_matching(world):
+    """An edit that makes an offender a witness removes what matching kept of them: no search finds
+    them again, and the pending suggestions about them are superseded."""
+    from events.services import event_update
+    from matching.models import MatchRecord
+
+    person = {"name": "Rewi Parata", "marks": "moko kauae tattoo chin", "age_band": "25-34", "gender": "male"}
+    a = record(world, days_ago=5, persons=[person])
+    b = record(world, days_ago=3, persons=[person])
+    [s] = suggestions_for(b)
+    assert s.target_person.event_id == a.pk
+    data = EventInput(data={"store": "ACME-001", "type": "theft", "occurred_at": a.occurred_at.isoformat(),
+                            "persons": [{**person, "ref": "p1", "role": "witness"}]}, context={"organisation": world.acme})
+    data.is_valid(raise_exception=True)
+    event_update(actor=world.investigator, event=a, data=data.validated_data)
+    run_match_state(a.pk)
+    witness = a.persons.get()
+    assert not BlockingKey.objects.filter(person=witness).exists()
+    assert not MatchRecord.objects.filter(person=witness).exists()
+    s.refresh_from_db()
+    assert s.status == Suggestion.Status.SUPERSEDED
+    c = record(world, persons=[person])
+    assert [x.target_person.event_id for x in suggestions_for(c)] == [b.pk]
+
+
 @pytest.mark.parametrize("role", ["victim", "witness"])
 def test_victims_and_witnesses_are_not_matched(world, role):
     record(world, days_ago=3, persons=[{"name": "Sione Taufa", "role": role}])
