@@ -4,8 +4,8 @@
 `sealed:v1:<master key id>:<base64(nonce | AES-256-GCM ciphertext)>`, under a key derived (HKDF)
 from the same master keys that wrap the evidence data keys (evidence.crypto.master_keys), bound to
 the field it belongs to. Python code reads and writes the plain value; a database dump, a replica or
-a backup shows none. A value under a retired master key still opens; `reseal` moves it to the
-current one (evidence.crypto.datakeys_rewrap does, after a new master key is introduced).
+a backup shows none. A value under a retired master key still opens; saving it again seals it under
+the current one (`manage.py evidence_rewrap` does that for every SSO secret after a new master key).
 """
 
 from __future__ import annotations
@@ -44,11 +44,6 @@ def seal(plain: str, *, purpose: str) -> str:
 
 def is_sealed(stored: str | None) -> bool:
     return bool(stored) and stored.startswith(PREFIX)
-
-
-def sealed_key_id(stored: str) -> str:
-    """The id of the master key a stored value is sealed under."""
-    return stored[len(PREFIX):].split(":", 1)[0]
 
 
 def unseal(stored: str, *, purpose: str) -> str:

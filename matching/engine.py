@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from events.models import Event, EventPerson, PersonRole
 from matching.keys import keys_for
 from matching.models import MatchSettings, MatchState, RejectedPair, Suggestion
-from matching.records import PersonRecord, load_match_records, load_records, write_match_records
+from matching.records import PersonRecord, load_match_records, load_records, raw_cursor, write_match_records
 from matching.scoring import Params, Scored, compare, score, weight_only
 from matching.weights import params_for
 
@@ -34,14 +34,6 @@ class Candidate:
     profile_id: int | None
     scored: Scored
     record: PersonRecord
-
-
-def raw_cursor():
-    """A cursor of the underlying psycopg connection (same connection, same transaction), binding
-    parameters on the server: Django's client-side binding quotes every element of a large array
-    parameter in Python, which costs more than the query."""
-    connection.ensure_connection()
-    return connection.connection.cursor()
 
 
 def settings_for(organisation_id: int) -> MatchSettings:
@@ -180,6 +172,12 @@ SELECT 'hit', pid, person_id, profile_id, NULL, NULL, NULL, NULL FROM hits
 WHERE nth <= %(per_target)s AND rank <= %(per_record)s AND (identity > 0 OR rank <= %(weak)s)
 """
 ROW_CAP = 300  # more rows than a non-hub key can use (hub cap × members per target)
+
+
+def _row_cap(hub_cap: int) -> int:
+    """Index rows read of a key not known to be a hub: a key with this many is a hub, whatever the cap."""
+    return max(ROW_CAP, (hub_cap + 2) * MEMBERS_PER_TARGET)
+
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
 CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "20"))
@@ -275,7 +273,7 @@ def refresh_hubs(*organisation_ids: int) -> int:
     with transaction.atomic(), raw_cursor() as cur:
         cur.execute(REFRESH_HUBS_SQL, {
             "orgs": orgs, "floors": [caps[o] + 1 for o in orgs],
-            "row_caps": [max(ROW_CAP, (caps[o] + 2) * MEMBERS_PER_TARGET) for o in orgs],
+            "row_caps": [_row_cap(caps[o]) for o in orgs],
             "min_floor": min(caps.values()) + 1})
         n = cur.rowcount
         cur.execute("ANALYZE matching_hubkey")  # the table may have gone from nothing to thousands of rows
@@ -296,7 +294,7 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
     out = {rec.id: Found({}, {}, set()) for rec in records}
     counts: dict[tuple[str, str], int] = {}
     hubs: dict[tuple[str, str], int] = {}
-    row_cap = max(ROW_CAP, (hub_cap + 2) * MEMBERS_PER_TARGET)
+    row_cap = _row_cap(hub_cap)
     if pids:
         with raw_cursor() as cur:
             cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values,

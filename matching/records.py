@@ -101,23 +101,6 @@ MATCHED = ["offender", "accomplice"]
 MATCH_RECORD_COLUMNS = ("person_id, organisation_id, event_id, store_id, region, occurred_at, role, name, aliases, "
                         "age_band, gender, height_cm, build, hair, clothing, marks, plates, skus")
 
-MATCH_RECORDS_SQL = f"""
-INSERT INTO matching_matchrecord ({MATCH_RECORD_COLUMNS})
-SELECT r.id, r.organisation_id, r.event_id, r.store_id, r.region, r.occurred_at, r.role, r.name, r.aliases, r.age_band,
-       r.gender, r.height_cm, r.build, r.hair, r.clothing, r.marks,
-       COALESCE(ARRAY(SELECT u.plate FROM unnest(r.person_ids, r.plates) WITH ORDINALITY AS u(person_id, plate, n)
-                      WHERE u.person_id = r.id OR (u.person_id IS NULL AND r.people = 1) ORDER BY u.n), '{{}}'),
-       COALESCE(r.skus, '{{}}')
-FROM ({RECORDS_SQL}) r
-ORDER BY r.id
-ON CONFLICT (person_id) DO UPDATE SET
-    organisation_id = EXCLUDED.organisation_id, event_id = EXCLUDED.event_id, store_id = EXCLUDED.store_id,
-    region = EXCLUDED.region, occurred_at = EXCLUDED.occurred_at, role = EXCLUDED.role, name = EXCLUDED.name,
-    aliases = EXCLUDED.aliases, age_band = EXCLUDED.age_band, gender = EXCLUDED.gender, height_cm = EXCLUDED.height_cm,
-    build = EXCLUDED.build, hair = EXCLUDED.hair, clothing = EXCLUDED.clothing, marks = EXCLUDED.marks,
-    plates = EXCLUDED.plates, skus = EXCLUDED.skus
-"""
-
 MATCH_RECORDS_SQL = """
 SELECT r.person_id, r.event_id, r.role, r.name, r.aliases, r.age_band, r.gender, r.height_cm, r.build, r.hair,
        r.clothing, r.marks, r.organisation_id, r.store_id, r.region, r.occurred_at, pm.profile_id, r.plates, r.skus
@@ -126,9 +109,12 @@ WHERE r.person_id = ANY(%(ids)s)
 """
 
 
-def _cursor():
+def raw_cursor():
+    """A cursor of the underlying psycopg connection (same connection, same transaction), binding
+    parameters on the server: Django's client-side binding quotes every element of a large array
+    parameter in Python, which costs more than the query."""
     connection.ensure_connection()
-    return connection.connection.cursor()  # server-side binding: the id array is large
+    return connection.connection.cursor()
 
 
 def load_records(person_ids) -> dict[int, PersonRecord]:
@@ -138,7 +124,7 @@ def load_records(person_ids) -> dict[int, PersonRecord]:
     ids = list(person_ids)
     if not ids:
         return {}
-    with _cursor() as cur:
+    with raw_cursor() as cur:
         cur.execute(RECORDS_SQL, {"ids": ids, "roles": MATCHED})
         rows = cur.fetchall()
     out = {}
@@ -165,7 +151,7 @@ def load_match_records(person_ids) -> dict[int, PersonRecord]:
     ids = list(person_ids)
     if not ids:
         return {}
-    with _cursor() as cur:
+    with raw_cursor() as cur:
         cur.execute(MATCH_RECORDS_SQL, {"ids": ids})
         rows = cur.fetchall()
     out = {}
