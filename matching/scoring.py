@@ -48,7 +48,7 @@ TF_LEVELS = {("name", "exact"), ("name", "nickname"), ("name", "phonetic"), ("na
 
 # Starting values before any estimation (and the fallback for a retailer with too little data).
 DEFAULT_M = {
-    "name": {"exact": 0.5, "nickname": 0.05, "phonetic": 0.08, "fuzzy": 0.08, "partial": 0.1, "family": 0.04,
+    "name": {"exact": 0.45, "nickname": 0.1, "phonetic": 0.08, "fuzzy": 0.08, "partial": 0.1, "family": 0.04,
              "single": 0.1, "else": 0.05},
     "plate": {"exact": 0.75, "ocr": 0.1, "near": 0.05, "else": 0.1},
     "mark": {"strong": 0.3, "some": 0.3, "place": 0.15, "else": 0.25},
