@@ -140,11 +140,11 @@ near AS (
         (SELECT b.person_id, b.profile_id, b.signature FROM matching_blockingkey b
          WHERE b.kind = w.kind AND b.value = w.value AND b.organisation_id = o.org AND b.person_id > w.pid
          ORDER BY b.person_id LIMIT %(half)s)
-        UNION  -- and, of its most recent ROW_CAP rows, those that agree on who the record is
+        UNION  -- and, of its HUB_RECENT most recent rows, those that agree on who the record is
         (SELECT r.person_id, r.profile_id, r.signature FROM (
             SELECT b.person_id, b.profile_id, b.signature FROM matching_blockingkey b
             WHERE b.kind = w.kind AND b.value = w.value AND b.organisation_id = o.org AND b.person_id <> w.pid
-            ORDER BY b.person_id DESC LIMIT %(row_cap)s) r
+            ORDER BY b.person_id DESC LIMIT %(recent)s) r
          WHERE w.sig IS NOT NULL AND r.signature = w.sig LIMIT %(half)s)) x
     WHERE w.kind IN ('name', 'name_token', 'plate', 'mark')
 ),
@@ -199,6 +199,9 @@ CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "20"))
 # Candidates sharing only a description band or a product fill at most this many places.
 WEAK_CANDIDATES = int(os.environ.get("AUROR_MATCH_WEAK", "10"))
 HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
+# Of an identity hub's most recent rows (index only), those agreeing on who the record is are
+# compared too (at most HUB_NEAR // 2 of them): bounded work per hub key, whatever its size.
+HUB_RECENT = 120
 IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
 
 
@@ -316,7 +319,7 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
         with raw_cursor() as cur:
             cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "sigs": sigs,
                                         "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": row_cap,
-                                        "half": HUB_NEAR // 2, "per_target": MEMBERS_PER_TARGET,
+                                        "half": HUB_NEAR // 2, "recent": HUB_RECENT, "per_target": MEMBERS_PER_TARGET,
                                         "per_record": CANDIDATES_PER_RECORD, "weak": WEAK_CANDIDATES})
             rows = cur.fetchall()
         new_hubs, new_counts = set(), []
