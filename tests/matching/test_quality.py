@@ -274,7 +274,12 @@ def _level(a, b, feature):
 
 
 @pytest.mark.parametrize(("a", "b", "level"), [
-    ("John Smith", "Jon Smith", "exact"),  # a nickname of the same name
+    ("John Smith", "Jon Smith", "nickname"),  # a nickname of the same name
+    ("Shelly Ngata", "Michelle Ngata", "nickname"),  # a diminutive with another initial
+    ("Jess Brown", "JESSICA BROWN", "nickname"),  # and another case
+    ("Mick Tane", "Mike Tane", "nickname"),  # two nicknames of one name
+    ("Jonno Tipene", "John Tipene", "nickname"),  # a New Zealand form (the local supplement)
+    ("Shelly Ngata", "Michelle Ngaat", "partial"),  # a nickname, the family name misspelled
     ("Smith, John", "John Smith", "exact"),  # surname first
     ("John Smith", "John Smyth", "phonetic"),
     ("Andrew Wirght", "Andrew Wright", "fuzzy"),  # a transposition that changes the sound
@@ -295,6 +300,15 @@ def test_plate_and_mark_levels():
     assert _level(a, _rec(marks="rose tattoo, right hand"), "mark") == "strong"
     assert _level(a, _rec(marks="rose tat on neck"), "mark") == "some"
     assert _level(a, _rec(marks="nose ring"), "mark") == "else"
+    # Word order, stop words and punctuation say nothing; a side said by both does.
+    neck = _rec(marks="neck tattoo (snake)")
+    assert _level(neck, _rec(marks="tattoo of a snake, neck"), "mark") == "strong"
+    assert _level(neck, _rec(marks="snake tattoo on neck"), "mark") == "strong"
+    star = _rec(marks="star tattoo left hand")
+    assert _level(star, _rec(marks="tattoo of a star on left hand"), "mark") == "strong"
+    assert _level(star, _rec(marks="tattoo of a star on the back of his hand"), "mark") == "strong"
+    assert _level(star, _rec(marks="star tattoo, right hand"), "mark") == "some"
+    assert _level(_rec(marks="rose tattoo on hand"), _rec(marks="skull tattoo on hand"), "mark") == "else"
 
 
 def test_prior_follows_the_number_of_records_and_hubs_weigh_little():
