@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -35,6 +35,9 @@ from evidence.services import evidence_purge_for_event
 from matching import services as matching_services
 from profiles.models import ProfileMember
 from profiles.services import profiles_after_event_delete, vehicles_upsert_for_events
+
+if TYPE_CHECKING:
+    from accounts.models import Organisation, User
 
 SCALAR_FIELDS = (
     "external_id", "occurred_at", "type", "prevented", "threatened_violence", "used_violence", "weapon", "injury",
@@ -77,7 +80,7 @@ class BatchAudit:
 # --- The one-event channels: form and API ----------------------------------------------------------
 
 
-def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = None, via: str = "form",
+def event_submit(*, actor: User, data: dict[str, Any], client_key: uuid.UUID | None = None, via: str = "form",
                  token_id: int | None = None) -> tuple[Event, bool]:
     """Record an event from validated interchange data. Returns (event, created). With a client_key
     (a draft's key, an API idempotency key), submitting twice returns the first event."""
@@ -88,7 +91,8 @@ def event_submit(*, actor, data: dict[str, Any], client_key: uuid.UUID | None = 
     return write.event, write.outcome == CREATED
 
 
-def event_update(*, actor, event: Event, data: dict[str, Any], via: str = "form", token_id: int | None = None) -> Event:
+def event_update(*, actor: User, event: Event, data: dict[str, Any], via: str = "form",
+                 token_id: int | None = None) -> Event:
     """Correct an event (its author, investigators, admins): every change audited with before and after."""
     write = EventWrite(data=data, event_id=event.pk)
     events_write(actor=actor, organisation=event.organisation, writes=[write], via=via, token_id=token_id)
@@ -101,8 +105,8 @@ def event_update(*, actor, event: Event, data: dict[str, Any], via: str = "form"
 
 
 @transaction.atomic
-def events_write(*, actor, organisation, writes: list[EventWrite], via: str, token_id: int | None = None,
-                 batch: BatchAudit | None = None) -> list[EventWrite]:
+def events_write(*, actor: User | None, organisation: Organisation, writes: list[EventWrite], via: str,
+                 token_id: int | None = None, batch: BatchAudit | None = None) -> list[EventWrite]:
     """Record and correct events of `organisation`, in one transaction. `actor` is the user held to
     the access policy, or None for the system actor of a command acting for `organisation` (then
     give a `batch` naming it). Each write's outcome is set on it; refused writes change nothing."""
@@ -117,7 +121,8 @@ def events_write(*, actor, organisation, writes: list[EventWrite], via: str, tok
     return writes
 
 
-def events_write_check(*, actor, organisation, writes: list[EventWrite], lock: bool = False) -> dict[int, Event]:
+def events_write_check(*, actor: User | None, organisation: Organisation, writes: list[EventWrite],
+                       lock: bool = False) -> dict[int, Event]:
     """Refuse (outcome REFUSED, `refused` = (field, reason)) the writes the actor may not make:
     recording at a store they may not record at or of another retailer, correcting an event they
     may not change (or moving it to such a store). With `lock`, returns the events to correct,
@@ -196,7 +201,8 @@ def _insert_events(organisation, writes: list[EventWrite]) -> None:
         with transaction.atomic():
             copy_insert(Event, [w.event for w in writes])
     except IntegrityError:
-        first = {e.client_key: e for e in Event.objects.unscoped().filter(organisation=organisation, client_key__in=keyed)}
+        first = {e.client_key: e
+                 for e in Event.objects.unscoped().filter(organisation=organisation, client_key__in=keyed)}
         if not first:
             raise
         for w in writes:
