@@ -22,7 +22,7 @@ matcher's tables (matching/data/nicknames.txt): a matcher does not get to know t
 `generate()` returns events in the interchange format (shared/INTERCHANGE.md) and the truth: for
 every (external id, person ref) the true person id and which true name, marks and vehicle the
 record shows. `load()` writes events straight into the model tables with COPY (the importer's
-fast path, events.importer.copy_insert) for benchmarks; seed_demo and tests can instead submit
+fast path, events.bulk.copy_insert) for benchmarks; seed_demo and tests can instead submit
 them through events.services like any other event.
 """
 
@@ -636,7 +636,7 @@ def load(world: World, events: list[dict[str, Any]] | None = None, *, batch: int
     from django.db import transaction
 
     from accounts.models import Store
-    from events.importer import copy_insert
+    from events.bulk import copy_insert
     from events.models import Event, EventPerson, EventProduct, EventVehicle, normalise_plate
 
     orgs = setup_retailers(world)
