@@ -646,6 +646,8 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
 
 def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set[int]]:
     """Score, rank and save a prepared batch (in the caller's transaction)."""
+    from matching.cross import counterparts_save, counterparts_scored
+
     if memory is not None:
         if len(memory.records) > RECORD_CACHE_MAX:
             memory.records.clear()
@@ -664,7 +666,11 @@ def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set
                          rejected=rejected.get(rec.id, set()))
             for rec in records
         }
+        # A cross-retailer pair reaches both retailers' queues or neither (matching.cross).
+        ranked, counterparts = counterparts_scored(records=records, ranked=ranked,
+                                                   tf={r.id: found[r.id].tf for r in records})
         n, events = _save_batch(records, ranked, {r.id: found[r.id].hubs for r in records})
+        counterparts_save(counterparts)
         written += n
         cross |= events
     return written, cross
@@ -721,11 +727,7 @@ def _claim(event_ids: list[int]) -> dict[int, int]:
     return {e: version for e, status, version, done in rows if not (status == MatchState.Status.DONE and done >= version)}
 
 
-def _finish(event_ids: list[int], cross_events: set[int]) -> None:
-    if cross_events:
-        from matching.cross import counterparts_enqueue
-
-        counterparts_enqueue(event_ids=sorted(cross_events))  # the other retailer's side of a cross-retailer match
+def _finish(event_ids: list[int]) -> None:
     # The rows are locked by this transaction, so the version read is the one computed.
     with raw_cursor() as cur:
         cur.execute("UPDATE matching_matchstate SET status = %s, done_version = version, updated_at = now() "
@@ -740,8 +742,8 @@ def run_match_state(event_id: int) -> bool:
     claimed = _claim([event_id])
     if not claimed:
         return False
-    _, cross = suggest_batch(list(claimed))
-    _finish(list(claimed), cross)
+    suggest_batch(list(claimed))
+    _finish(list(claimed))
     return True
 
 
@@ -753,8 +755,8 @@ def run_match_states(event_ids: list[int], *, memory: RunMemory | None = None,
     pending. Returns the events done. `prepared`: see suggest_batch."""
     claimed = _claim(event_ids)
     if claimed:
-        _, cross = suggest_batch(list(claimed), memory=memory, versions=claimed, prepared=prepared)
-        _finish(list(claimed), cross)
+        suggest_batch(list(claimed), memory=memory, versions=claimed, prepared=prepared)
+        _finish(list(claimed))
     return list(claimed)
 
 
