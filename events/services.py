@@ -170,10 +170,11 @@ def _create(actor, organisation, writes: list[EventWrite], catalogue: dict[str, 
         return
     creator = actor if getattr(actor, "pk", None) else None
     products: dict[int, list[EventProduct]] = {}
+    defaults = {k: Event._meta.get_field(k).get_default() for k in SCALAR_FIELDS}  # once, not per row
     for w in writes:
         d = w.data
         w.event = Event(organisation=organisation, store=d["store"], created_by=creator, client_key=w.client_key,
-                        **{k: d.get(k, Event._meta.get_field(k).get_default()) for k in SCALAR_FIELDS})
+                        **{k: d[k] if k in d else defaults[k] for k in SCALAR_FIELDS})
         # Foreign keys to the event are resolved when the rows are copied in, once it has its id.
         products[id(w)] = _products(w.event, d, catalogue)
         w.event.total_value = sum((p.line_value for p in products[id(w)]), Decimal("0"))

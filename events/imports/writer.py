@@ -24,7 +24,9 @@ and handed to Connect the Dots as one job (events.services.BatchAudit says why).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,22 @@ class _Row:
 
 class _Rollback(Exception):
     pass
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a batch is written. A batch allocates some
+    10^6 short-lived objects (model instances, the audit row's JSON), and every collection they
+    trigger walks all the objects the process holds: measured, a third of the write's CPU time.
+    What the batch leaves in reference cycles is collected once the collector resumes."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 BatchHook = Callable[[ImportResult, list[RowError], int], None]
@@ -188,7 +206,7 @@ class EventImporter:
                 len(batch_errors))
         try:
             # Per batch too, so that a failed batch's stills are deleted now, not at the end of the file.
-            with blobs_removed_unless_committed(), transaction.atomic():
+            with _collector_paused(), blobs_removed_unless_committed(), transaction.atomic():
                 self._write_batch(batch, result, batch_errors, write=writing)
                 if self.on_batch:
                     self.on_batch(result, batch_errors, batch_rows)
