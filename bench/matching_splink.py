@@ -121,22 +121,84 @@ def settings():
     )
 
 
-def run_splink(person_ids: list[int], *, seed: int = 42) -> list[tuple[int, int, float]]:
+def _em(linker, rules, notes: list[str] | None) -> None:
+    """EM sessions over these blocking rules. Splink refuses a session whose m underflows (a level
+    never seen among the pairs a rule blocks); a Splink user would drop that session, so it is
+    dropped and said."""
+    for rule in rules:
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        except ValueError as exc:
+            if notes is not None:
+                notes.append(f"splink EM on {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: "
+                             f"{str(exc).split('. ')[0]}")
+
+
+def run_splink(person_ids: list[int], *, seed: int = 42, notes: list[str] | None = None) -> list[tuple[int, int, float]]:
     """Train Splink on these event people and return its scored pairs (a, b, match probability)."""
     import logging
 
     from splink import DuckDBAPI, Linker, block_on
 
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    logging.getLogger("splink").setLevel(logging.ERROR)
     frame = export_frame(person_ids)
     db_api = DuckDBAPI()
     linker = Linker(db_api.register(frame), settings(), log_level=None)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("first_name", "surname", "age_band"), block_on("plate")], recall=0.6)
     linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=seed)
-    for rule in (block_on("surname"), block_on("plate"), block_on("store", "age_band", "gender"),
-                 block_on("first_name", "region")):
-        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    _em(linker, (block_on("surname"), block_on("plate"), block_on("store", "age_band", "gender"),
+                 block_on("first_name", "region")), notes)
+    predictions = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
+    return [(int(a), int(b), float(p)) for a, b, p in
+            predictions[["unique_id_l", "unique_id_r", "match_probability"]].itertuples(index=False)]
+
+
+# --- FEBRL1-3 (dedupe), the same records our core deduplicates (matching.febrl) -----------------------
+
+
+def febrl_settings():
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("street_number"),
+            cl.JaroWinklerAtThresholds("address_1", [0.9]),
+            cl.JaroWinklerAtThresholds("suburb", [0.9]).configure(term_frequency_adjustments=True),
+            cl.LevenshteinAtThresholds("postcode", [1]).configure(term_frequency_adjustments=True),
+            cl.ExactMatch("state"),
+            cl.LevenshteinAtThresholds("date_of_birth", [1, 2]),
+            cl.LevenshteinAtThresholds("soc_sec_id", [1, 2]),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("given_name"), block_on("surname"), block_on("date_of_birth"), block_on("soc_sec_id"),
+            block_on("postcode"), block_on("suburb"),
+        ],
+        retain_matching_columns=False,
+    )
+
+
+def run_splink_febrl(records, *, seed: int = 42, notes: list[str] | None = None) -> list[tuple[int, int, float]]:
+    """Train Splink on FEBRL records (matching.febrl.FebrlRecord: the fields our core compares, blanks
+    as nulls) and return its scored pairs (index, index, match probability), p ≥ 0.01."""
+    import logging
+
+    import pandas as pd
+    from splink import DuckDBAPI, Linker, block_on
+
+    from matching.febrl import FIELDS
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    frame = pd.DataFrame([{"unique_id": i, **{f: (r.values[f] or None) for f in FIELDS}} for i, r in enumerate(records)])
+    linker = Linker(DuckDBAPI().register(frame), febrl_settings(), log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("soc_sec_id", "date_of_birth"), block_on("given_name", "surname", "date_of_birth")], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    _em(linker, (block_on("date_of_birth"), block_on("given_name", "surname"), block_on("postcode")), notes)
     predictions = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
     return [(int(a), int(b), float(p)) for a, b, p in
             predictions[["unique_id_l", "unique_id_r", "match_probability"]].itertuples(index=False)]

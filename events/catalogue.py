@@ -20,7 +20,8 @@ from rest_framework import serializers
 
 from accounts.models import Role
 from audit.services import audit_record
-from events.importer import ImportFileError, RowError, bulk_update_rows, flatten_detail
+from events.bulk import bulk_update_rows
+from events.imports.report import ImportFileError, RowError, flatten_detail
 from events.interchange import GuardedCharField
 from events.models import Product
 

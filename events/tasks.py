@@ -13,8 +13,8 @@ log = logging.getLogger(__name__)
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5,
              autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, retry_backoff_max=300)
 def run_import_job(self, job_id: int) -> str:
-    """Work through an uploaded import (events.import_jobs.import_job_run); safe to run twice."""
-    from events.import_jobs import import_job_fail, import_job_run
+    """Work through an uploaded import (events.imports.jobs.import_job_run); safe to run twice."""
+    from events.imports.jobs import import_job_fail, import_job_run
 
     try:
         return import_job_run(job_id=job_id)
@@ -37,9 +37,10 @@ def match_imported_events(organisation_id: int, event_ids: list[int]) -> int:
     from matching.services import events_changed
 
     with transaction.atomic():
-        # Events deleted since the import committed have nothing left to match.
+        # Events deleted since the import committed have nothing left to match. Oldest first, as a
+        # rematch goes: each event's job then meets the earlier ones, as if recorded one by one.
         ids = list(Event.objects.unscoped().filter(organisation_id=organisation_id, pk__in=list(event_ids))
-                   .values_list("pk", flat=True))
+                   .order_by("occurred_at", "pk").values_list("pk", flat=True))
         if ids:
             events_changed(organisation_id=organisation_id, event_ids=ids)
     return len(ids)

@@ -27,8 +27,9 @@ from audit.services import audit_record
 from auror.views import RoleRequiredMixin, ScopedQuerysetMixin
 from events.catalogue import products_import, products_search
 from events.exporter import events_export
-from events.import_jobs import import_job_create, import_progress_key, max_upload_bytes
-from events.importer import IMPORT_SUFFIXES, ImportFileError, check_zip
+from events.imports.archive import IMPORT_SUFFIXES, check_zip
+from events.imports.jobs import import_job_create, import_progress_key, max_upload_bytes
+from events.imports.report import ImportFileError
 from events.models import ImportJob, Product
 from events.police import police_purpose
 from events.selectors import events_visible

@@ -5,10 +5,16 @@ own events with a person recorded by another retailer. Only retailers that both 
 compared (matching.engine.partner_organisations), and an undecided one is hidden as soon as either
 opts out (the suggestion rule in auror.access).
 
-Both sides see the match. The side whose run found it gets the suggestion; `counterparts_enqueue`
-then asks the other retailer's own engine to look again at its event, so that its investigators get
-their own suggestion about the pair, scored with their own weights and kept only above their own
-review threshold. Each side judges for its own profiles.
+Both sides see the match, or neither does. When one retailer's run ranks a person of another
+retailer among its best, the other retailer's engine scores the same pair from its own side, with
+its own weights (`counterparts_scored`); the pair is suggested only when that score also reaches
+the other side's own review threshold, and then both rows are written in the same transaction
+(`counterparts_save`): each side's suggestion about the pair, with its own score. A cross-retailer
+row is always about one person of each side (never the other retailer's profile), so the pair of
+a row never changes. From then on each side's own runs keep, supersede or revive its row like any
+other; each side judges for its own profiles. Rows are never deleted but with their people, so
+every cross-retailer row has exactly one row of the other side about the same pair, whatever its
+status; `cross_match_id` is the opaque id both rows carry in the export.
 
 How much of the other side a card shows is decided by the one access policy and nothing else:
 `Event.objects.visible_to(user)` on the other side's event (a sharing agreement covering it, or an
@@ -22,15 +28,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from django.db import transaction
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 from rest_framework import serializers
 
 from accounts.models import Role
 from events.models import Event
 from matching.models import Suggestion
+from matching.scoring import Scored, compare, score
 
 HELD_MESSAGE = "A possible match is held by another participant."
 REQUESTERS = frozenset({Role.INVESTIGATOR, Role.RETAILER_ADMIN})
@@ -226,62 +233,115 @@ class CrossMatchSerializer(serializers.Serializer):
     can_request_disclosure = serializers.BooleanField()
 
 
-# --- Both sides see the match --------------------------------------------------------------------
+# --- Both sides see the match, or neither ---------------------------------------------------------
+
+CROSS_MATCH_PURPOSE = "auror.matching.cross_match.v1"
+JUDGED = (Suggestion.Status.ACCEPTED, Suggestion.Status.REJECTED, Suggestion.Status.UNSURE)
 
 
-# The other side's events to wake: open cross-retailer suggestions of these events' people whose
-# other side has no suggestion about the pair (about the person, or the profile they are in) yet.
-# Read through the people of the events (the unique (event, ref) index) and their suggestions.
-COUNTERPARTS_SQL = """
-SELECT DISTINCT tp.event_id
-FROM events_eventperson p
-JOIN matching_suggestion s ON s.person_id = p.id
-JOIN events_eventperson tp ON tp.id = s.target_person_id
-LEFT JOIN profiles_profilemember pm ON pm.person_id = p.id
-WHERE p.event_id = ANY(%(events)s) AND s.other_organisation_id IS NOT NULL AND s.status = ANY(%(open)s)
-  AND NOT EXISTS (
-      SELECT 1 FROM matching_suggestion c
-      WHERE c.person_id = s.target_person_id AND c.organisation_id = s.other_organisation_id
-        AND (c.target_person_id = p.id OR (pm.profile_id IS NOT NULL AND c.target_profile_id = pm.profile_id)))
-ORDER BY 1
-"""
+def cross_match_id(person_id: int, other_person_id: int) -> str:
+    """The opaque id of a cross-retailer pair, the same on both retailers' rows: a keyed HMAC-SHA256
+    (key derived from SECRET_KEY with this purpose label alone) of the unordered pair of event
+    person ids. Without the key it says nothing of either side; it changes when SECRET_KEY does."""
+    low, high = sorted((int(person_id), int(other_person_id)))
+    return salted_hmac(CROSS_MATCH_PURPOSE, f"{low}:{high}", algorithm="sha256").hexdigest()[:32]
 
 
-def counterparts_enqueue(*, event_id: int | None = None, event_ids: list[int] | None = None) -> list[int]:
-    """After a matching run: for each open cross-retailer suggestion of the people of these events
-    whose other side has no suggestion about the pair yet, mark the other side's event stale and (once
-    this commits) enqueue its run. One statement for any number of events. Returns those event ids.
-    Ends: a run that makes the counterpart, or decides against it under its own threshold, has
-    nothing to hand back."""
-    events = sorted(set(event_ids or []) | ({event_id} if event_id is not None else set()))
-    if not events:
-        return []
+@dataclass
+class Counterpart:
+    """The other retailer's suggestion about a pair a run keeps: its person, the run's person, and
+    the pair scored by the other retailer's own weights."""
+
+    organisation_id: int
+    person_id: int
+    target_person_id: int
+    other_organisation_id: int
+    scored: Scored
+
+
+def counterparts_scored(*, records: list, ranked: dict[int, list], tf: dict[int, dict]) -> tuple[dict[int, list], list[Counterpart]]:
+    """Score every cross-retailer candidate of a run from the other side: the other retailer's
+    comparison of its person with the run's, with its own weights, prior and SKU window (and the term
+    frequencies this search counted, over the same opted-in retailers). A candidate the other side
+    scores below its own review threshold is dropped: the pair reaches both queues or neither. The
+    ones kept are pairs of people (`profile_id` None): another retailer's profiles are its own, and a
+    row's pair must never change. Returns the ranked candidates left and the counterparts to write."""
+    from matching.engine import entity_count, settings_for
+    from matching.weights import params_for
+
+    sides: dict[int, tuple] = {}
+    kept: dict[int, list] = {}
+    counterparts: list[Counterpart] = []
+    for rec in records:
+        out = []
+        for c in ranked.get(rec.id, []):
+            other = c.record.organisation_id
+            if other == rec.organisation_id:
+                out.append(c)
+                continue
+            if other not in sides:
+                conf = settings_for(other)
+                sides[other] = (conf, params_for(other).for_population(entity_count([other])))
+            conf, params = sides[other]
+            theirs = score(compare(c.record, rec, sku_window_days=conf.sku_window_days), params, tf.get(rec.id))
+            if theirs.probability < conf.review_threshold:
+                continue
+            out.append(replace(c, profile_id=None))
+            counterparts.append(Counterpart(other, c.person_id, rec.id, rec.organisation_id, theirs))
+        kept[rec.id] = out
+    return kept, counterparts
+
+
+LOCK_PAIRS_SQL = """SELECT COUNT(pg_advisory_xact_lock(hashtextextended(k, 9)))
+                    FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) pairs"""
+
+
+def counterparts_save(counterparts: list[Counterpart]) -> int:
+    """Write the other side's row of each pair that has none yet, in the run's transaction, so that
+    every cross-retailer row has exactly one row of the other side about the same pair. A row the
+    other side already has (any status) is its own: its runs keep, supersede or revive it. Two runs
+    of the two sides finding each other at once are serialised by a lock per pair, and the second
+    removes an undecided duplicate the first could not see. Returns the rows written."""
+    if not counterparts:
+        return 0
+    pairs = {(min(c.person_id, c.target_person_id), max(c.person_id, c.target_person_id)) for c in counterparts}
     from matching.engine import raw_cursor
 
     with raw_cursor() as cur:
-        cur.execute(COUNTERPARTS_SQL, {"events": events, "open": [str(s) for s in OPEN]})
-        ids = tuple(row[0] for row in cur.fetchall())
-    if ids:
-        transaction.on_commit(lambda: _wake(ids))
-    return list(ids)
+        cur.execute(LOCK_PAIRS_SQL, [sorted(f"{a}:{b}" for a, b in pairs)])
+    people = {x for pair in pairs for x in pair}
+    rows: dict[tuple[int, int, int], list[Suggestion]] = {}
+    for s in (Suggestion.objects.unscoped().filter(other_organisation__isnull=False, person_id__in=people,
+                                                   target_person_id__in=people).order_by("id")):
+        if (min(s.person_id, s.target_person_id), max(s.person_id, s.target_person_id)) in pairs:
+            rows.setdefault((s.organisation_id, s.person_id, s.target_person_id), []).append(s)
+    create, seen = [], set()
+    for c in counterparts:
+        key = (c.organisation_id, c.person_id, c.target_person_id)
+        if key in rows or key in seen:
+            continue
+        seen.add(key)
+        create.append(Suggestion(
+            organisation_id=c.organisation_id, person_id=c.person_id, target_person_id=c.target_person_id,
+            target_profile=None, other_organisation_id=c.other_organisation_id, score=c.scored.probability,
+            weight=c.scored.weight, reasons=c.scored.reasons))
+    Suggestion.objects.unscoped().bulk_create(create)
+    _drop_duplicates([group for group in rows.values() if len(group) > 1])
+    return len(create)
 
 
-def _wake(event_ids: tuple[int, ...]) -> None:
-    """Mark these events stale (one statement) and enqueue their runs."""
-    from matching.engine import raw_cursor
-    from matching.tasks import match_event
+def _drop_duplicates(groups: list[list[Suggestion]]) -> None:
+    """One row per side and pair: a decided row first, then an open one, then the oldest; the others
+    go when nobody decided them (a decided duplicate is history, and stays)."""
+    from matching.models import Judgement
 
-    with transaction.atomic(), raw_cursor() as cur:
-        cur.execute(
-            """INSERT INTO matching_matchstate (event_id, organisation_id, status, version, done_version, updated_at)
-               SELECT e.id, e.organisation_id, 'pending', 1, 0, now() FROM events_event e WHERE e.id = ANY(%s)
-               ON CONFLICT (event_id) DO UPDATE SET version = matching_matchstate.version + 1, status = 'pending',
-                                                    updated_at = now()
-               RETURNING event_id""",
-            [list(event_ids)])
-        woken = sorted(row[0] for row in cur.fetchall())
-    for pk in woken:
-        match_event.delay(pk)
+    drop = []
+    for group in groups:
+        keep = min(group, key=lambda s: (s.status not in JUDGED, s.status != Suggestion.Status.PENDING, s.pk))
+        drop += [s.pk for s in group if s is not keep and s.status not in JUDGED]
+    if drop:
+        judged = set(Judgement.objects.unscoped().filter(suggestion_id__in=drop).values_list("suggestion_id", flat=True))
+        Suggestion.objects.unscoped().filter(pk__in=set(drop) - judged).delete()
 
 
 def attach_cross_cards(*, user, suggestions: list[Suggestion]) -> list[Suggestion]:

@@ -17,10 +17,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from events.models import Event, EventPerson, PersonRole
-from matching.keys import keys_for
+from matching.keys import key_signature, keys_for, record_signatures
 from matching.models import MatchSettings, MatchState, RejectedPair, Suggestion
 from matching.records import PersonRecord, load_match_records, load_records, raw_cursor, write_match_records
-from matching.scoring import Params, Scored, compare, score, weight_only
+from matching.scoring import Params, Scored, capped, compare, identifies, score, weight_only
 from matching.weights import params_for
 
 MATCHED_ROLES = (PersonRole.OFFENDER, PersonRole.ACCOMPLICE)
@@ -71,17 +71,21 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
     with raw_cursor() as cur:
         cur.execute("WITH r AS (DELETE FROM matching_matchrecord WHERE person_id = ANY(%s)) "
                     "DELETE FROM matching_blockingkey WHERE person_id = ANY(%s)", [list(keys), list(keys)])
-        with cur.copy("COPY matching_blockingkey (organisation_id, person_id, profile_id, kind, value) FROM STDIN") as copy:
+        with cur.copy("COPY matching_blockingkey (organisation_id, person_id, profile_id, kind, value, signature) "
+                      "FROM STDIN") as copy:
             for r in records:
+                signatures = record_signatures(r)
                 for kind, value in sorted(keys[r.id]):
-                    copy.write_row((r.organisation_id, r.id, r.profile_id, str(kind), value))
+                    copy.write_row((r.organisation_id, r.id, r.profile_id, str(kind), value,
+                                    key_signature(str(kind), value, signatures)))
         write_match_records(cur, records)
     return keys
 
 
 # Candidates of a batch of records in one statement. A key counted as a hub (matching_hubkey, summed
-# over the organisations searched) is not read at all. Any other key: how many entities (a profile,
-# or a person in none) share it, read from at most ROW_CAP index rows; a key shared by more than the
+# over the organisations searched) is not read at all. Any other key: how many people (a profile, or
+# records in none agreeing on who they are: BlockingKey.signature, matching.keys) share it, read
+# from at most ROW_CAP index rows; a key shared by more than the
 # hub cap (or with ROW_CAP rows or more) is a hub too, newly met. A hub finds no candidates, except
 # an identity hub (a name, plate or mark), which finds only the HUB_NEAR records nearest the record
 # in recording order (person ids), half before and half after, per organisation — capped, as MISP
@@ -93,7 +97,8 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
 # mark's place); candidates sharing no name, plate or mark fill the places up to WEAK_CANDIDATES only.
 CANDIDATE_SQL = """
 WITH wanted AS (
-    SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[]) AS w(pid, kind, value)),
+    SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[], %(sigs)s::bigint[])
+        AS w(pid, kind, value, sig)),
 distinct_keys AS (SELECT DISTINCT kind, value FROM wanted),
 stored AS MATERIALIZED (
     SELECT k.kind, k.value, SUM(h.entities) AS entities, SUM(h.rows) AS n
@@ -104,16 +109,18 @@ stored AS MATERIALIZED (
     HAVING SUM(h.entities) > %(hub_cap)s + 1 OR SUM(h.rows) >= %(row_cap)s
 ),
 key_rows AS MATERIALIZED (
-    SELECT k.kind, k.value, r.organisation_id, r.person_id, r.profile_id
+    SELECT k.kind, k.value, r.organisation_id, r.person_id, r.profile_id, r.signature, r.who
     FROM distinct_keys k CROSS JOIN LATERAL (
-        SELECT b.organisation_id, b.person_id, b.profile_id FROM matching_blockingkey b
+        SELECT b.organisation_id, b.person_id, b.profile_id, b.signature,
+               COALESCE(b.profile_id, b.signature, -b.person_id) AS who
+        FROM matching_blockingkey b
         WHERE b.kind = k.kind AND b.value = k.value AND b.organisation_id = ANY(%(orgs)s)
         LIMIT %(row_cap)s) r
     WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.kind = k.kind AND s.value = k.value)
 ),
 counts AS MATERIALIZED (
-    SELECT kind, value, COUNT(DISTINCT COALESCE(profile_id, -person_id)) AS entities, COUNT(*) AS n,
-           COUNT(DISTINCT COALESCE(profile_id, -person_id)) > %(hub_cap)s + 1 OR COUNT(*) >= %(row_cap)s AS hub
+    SELECT kind, value, COUNT(DISTINCT who) AS entities, COUNT(*) AS n,
+           COUNT(DISTINCT who) > %(hub_cap)s + 1 OR COUNT(*) >= %(row_cap)s AS hub
     FROM key_rows GROUP BY kind, value
 ),
 hub_keys AS (
@@ -121,27 +128,33 @@ hub_keys AS (
     UNION SELECT kind, value FROM counts WHERE hub
 ),
 near AS (
-    SELECT w.pid, w.kind, w.value, x.person_id, x.profile_id
+    SELECT w.pid, w.kind, w.value, x.person_id, x.profile_id, x.signature = w.sig AS agrees
     FROM wanted w
     JOIN hub_keys h ON h.kind = w.kind AND h.value = w.value
     CROSS JOIN unnest(%(orgs)s::bigint[]) AS o(org)
     CROSS JOIN LATERAL (
-        (SELECT b.person_id, b.profile_id FROM matching_blockingkey b
+        (SELECT b.person_id, b.profile_id, b.signature FROM matching_blockingkey b
          WHERE b.kind = w.kind AND b.value = w.value AND b.organisation_id = o.org AND b.person_id < w.pid
          ORDER BY b.person_id DESC LIMIT %(half)s)
-        UNION ALL
-        (SELECT b.person_id, b.profile_id FROM matching_blockingkey b
+        UNION
+        (SELECT b.person_id, b.profile_id, b.signature FROM matching_blockingkey b
          WHERE b.kind = w.kind AND b.value = w.value AND b.organisation_id = o.org AND b.person_id > w.pid
-         ORDER BY b.person_id LIMIT %(half)s)) x
+         ORDER BY b.person_id LIMIT %(half)s)
+        UNION  -- and, of its HUB_RECENT most recent rows, those that agree on who the record is
+        (SELECT r.person_id, r.profile_id, r.signature FROM (
+            SELECT b.person_id, b.profile_id, b.signature FROM matching_blockingkey b
+            WHERE b.kind = w.kind AND b.value = w.value AND b.organisation_id = o.org AND b.person_id <> w.pid
+            ORDER BY b.person_id DESC LIMIT %(recent)s) r
+         WHERE w.sig IS NOT NULL AND r.signature = w.sig LIMIT %(half)s)) x
     WHERE w.kind IN ('name', 'name_token', 'plate', 'mark')
 ),
 usable AS (
-    SELECT w.pid, w.kind, w.value, r.person_id, r.profile_id
+    SELECT w.pid, w.kind, w.value, r.person_id, r.profile_id, r.signature = w.sig AS agrees
     FROM wanted w
     JOIN counts c ON c.kind = w.kind AND c.value = w.value AND NOT c.hub
     JOIN key_rows r ON r.kind = w.kind AND r.value = w.value AND r.person_id <> w.pid
     UNION ALL
-    SELECT pid, kind, value, person_id, profile_id FROM near
+    SELECT pid, kind, value, person_id, profile_id, agrees FROM near
 ),
 pairs AS (
     SELECT pid, person_id, profile_id,
@@ -151,7 +164,9 @@ pairs AS (
                     WHEN kind = 'mark' AND value NOT LIKE '%%@%%' THEN 3
                     WHEN kind = 'name_token' AND (value LIKE 'fi:%%' OR value LIKE 'gi:%%') THEN 2
                     WHEN kind IN ('plate', 'mark', 'name_token') THEN 1
-                    ELSE 0.5 END) AS strength
+                    ELSE 0.5 END)
+           -- agreeing on who the record is (a plate's name, a name's plate, gender and age band…)
+           + 2 * COUNT(*) FILTER (WHERE agrees) / GREATEST(1, COUNT(*) FILTER (WHERE agrees)) AS strength
     FROM usable GROUP BY pid, person_id, profile_id
 ),
 hits AS (
@@ -164,7 +179,7 @@ SELECT 'count', NULL::bigint, NULL::bigint, NULL::bigint, kind, value, entities,
 UNION ALL
 SELECT 'stored', NULL, NULL, NULL, kind, value, entities, n FROM stored
 UNION ALL
-SELECT 'org', r.organisation_id, NULL, NULL, r.kind, r.value, COUNT(DISTINCT COALESCE(r.profile_id, -r.person_id)), COUNT(*)
+SELECT 'org', r.organisation_id, NULL, NULL, r.kind, r.value, COUNT(DISTINCT r.who), COUNT(*)
 FROM key_rows r JOIN counts c ON c.kind = r.kind AND c.value = r.value AND c.hub
 WHERE r.kind NOT IN ('name', 'name_token', 'plate', 'mark') GROUP BY r.organisation_id, r.kind, r.value
 UNION ALL
@@ -184,6 +199,9 @@ CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "20"))
 # Candidates sharing only a description band or a product fill at most this many places.
 WEAK_CANDIDATES = int(os.environ.get("AUROR_MATCH_WEAK", "10"))
 HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
+# Of an identity hub's most recent rows (index only), those agreeing on who the record is are
+# compared too (at most HUB_NEAR // 2 of them): bounded work per hub key, whatever its size.
+HUB_RECENT = 120
 IDENTITY_KINDS = ("name", "name_token", "plate", "mark")
 
 
@@ -209,7 +227,7 @@ def _identity_hub_counts(keys: set[tuple[str, str]], organisation_ids: list[int]
     with raw_cursor() as cur:
         cur.execute(
             """SELECT b.organisation_id, b.kind, b.value, COUNT(*),
-                      COUNT(*) FILTER (WHERE b.profile_id IS NULL) + COUNT(DISTINCT b.profile_id)
+                      COUNT(DISTINCT COALESCE(b.profile_id, b.signature, -b.person_id))
                FROM matching_blockingkey b
                JOIN unnest(%s::text[], %s::text[]) AS w(kind, value) ON b.kind = w.kind AND b.value = w.value
                WHERE b.organisation_id = ANY(%s) GROUP BY b.organisation_id, b.kind, b.value""",
@@ -245,7 +263,7 @@ REFRESH_HUBS_SQL = """
 WITH caps AS (SELECT * FROM unnest(%(orgs)s::bigint[], %(floors)s::int[], %(row_caps)s::int[]) AS c(org, floor, row_cap)),
 counted AS (
     SELECT b.organisation_id AS org, b.kind, b.value, COUNT(*) AS n,
-           COUNT(*) FILTER (WHERE b.profile_id IS NULL) + COUNT(DISTINCT b.profile_id) AS entities
+           COUNT(DISTINCT COALESCE(b.profile_id, b.signature, -b.person_id)) AS entities
     FROM matching_blockingkey b WHERE b.organisation_id = ANY(%(orgs)s)
     GROUP BY b.kind, b.value, b.organisation_id HAVING COUNT(*) > %(min_floor)s
 ),
@@ -285,21 +303,23 @@ def find_candidates_batch(records: list[PersonRecord], keys: dict[int, set[tuple
                           met: list[HubCount] | None = None) -> dict[int, Found]:
     """Candidates of every record (one statement). Hubs newly met are counted and stored, or, when
     `met` is given (a read-ahead that writes nothing), added to it for the caller to store."""
-    pids, kinds, values = [], [], []
+    pids, kinds, values, sigs = [], [], [], []
     for rec in records:
+        signatures = record_signatures(rec)
         for kind, value in sorted(keys.get(rec.id, ())):
             pids.append(rec.id)
             kinds.append(str(kind))
             values.append(value)
+            sigs.append(key_signature(str(kind), value, signatures))
     out = {rec.id: Found({}, {}, set()) for rec in records}
     counts: dict[tuple[str, str], int] = {}
     hubs: dict[tuple[str, str], int] = {}
     row_cap = _row_cap(hub_cap)
     if pids:
         with raw_cursor() as cur:
-            cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values,
+            cur.execute(CANDIDATE_SQL, {"pids": pids, "kinds": kinds, "values": values, "sigs": sigs,
                                         "orgs": organisation_ids, "hub_cap": hub_cap, "row_cap": row_cap,
-                                        "half": HUB_NEAR // 2, "per_target": MEMBERS_PER_TARGET,
+                                        "half": HUB_NEAR // 2, "recent": HUB_RECENT, "per_target": MEMBERS_PER_TARGET,
                                         "per_record": CANDIDATES_PER_RECORD, "weak": WEAK_CANDIDATES})
             rows = cur.fetchall()
         new_hubs, new_counts = set(), []
@@ -361,28 +381,51 @@ def _rejected_with(person_ids: list[int], candidate_ids) -> dict[int, set[int]]:
     return out
 
 
+def possible_level(conf: MatchSettings) -> float:
+    """The probability down to which a suggestion is kept as a possible match (never above the
+    review threshold: at or above it a suggestion is a likely match)."""
+    return min(conf.possible_threshold, conf.review_threshold)
+
+
+def _log_odds(p: float) -> float:
+    return math.log2(p / (1 - p)) if 0 < p < 1 else (-math.inf if p <= 0 else math.inf)
+
+
 def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int, PersonRecord],
-         params: Params, tf, *, threshold: float, sku_window_days: int, rejected: set[int]) -> list[Candidate]:
-    """The best TOP_N targets (a profile, or a person in none) scoring at least the threshold."""
-    best: dict[tuple[str, int], tuple[float, int, int | None]] = {}
+         params: Params, tf, *, threshold: float, sku_window_days: int, rejected: set[int],
+         likely: float = 0.5) -> list[Candidate]:
+    """The best TOP_N targets (a profile, or a person in none) scoring at least the threshold (the
+    possible level: the likely ones come first, being the strongest). A pair that no name, plate or
+    mark ties stays below `likely` (scoring.capped); another retailer's record is kept only when
+    likely."""
+    ceiling = _log_odds(likely) - 0.01
+    best: dict[tuple[str, int], tuple[float, float, int, int | None]] = {}
     for pid, profile_id in sorted(candidates.items()):
         other = records.get(pid)
         if other is None or pid in rejected or other.event_id == rec.event_id or other.role not in MATCHED_ROLES:
             continue  # a witness or victim now: an edit changed their role since their keys were read
         if rec.profile_id is not None and profile_id == rec.profile_id:
             continue  # already linked to each other
-        w = weight_only(compare(rec, other, sku_window_days=sku_window_days, explain=False), params, tf)
+        levels = compare(rec, other, sku_window_days=sku_window_days, explain=False)
+        raw = weight_only(levels, params, tf)
+        w = raw if identifies(levels) else min(raw, ceiling)
         target = ("profile", profile_id) if profile_id else ("person", pid)
-        if target not in best or w > best[target][0]:
-            best[target] = (w, pid, profile_id)
-    ranked = sorted(best.values(), key=lambda t: (-t[0], -t[1]))
+        if target not in best or (w, raw) > best[target][:2]:
+            best[target] = (w, raw, pid, profile_id)
+    ranked = sorted(best.values(), key=lambda t: (-t[0], -t[1], -t[2]))
     out = []
-    floor = math.log2(threshold / (1 - threshold)) if 0 < threshold < 1 else (-math.inf if threshold <= 0 else math.inf)
-    for w, pid, profile_id in ranked[:TOP_N]:
+    floor = _log_odds(threshold)
+    for w, _raw, pid, profile_id in ranked[:TOP_N]:
         if w < floor - 1e-9:
             break  # below the threshold: no explanation needed
-        scored = score(compare(rec, records[pid], sku_window_days=sku_window_days), params, tf)
-        if scored.probability >= threshold:
+        levels = compare(rec, records[pid], sku_window_days=sku_window_days)
+        scored = score(levels, params, tf)
+        if not identifies(levels):
+            scored = capped(scored, ceiling)
+        # A near miss is shown within the retailer only: another retailer's record is suggested when
+        # it is a likely match, as both agreed to share.
+        cross = records[pid].organisation_id != rec.organisation_id
+        if scored.probability >= (max(threshold, likely) if cross else threshold):
             out.append(Candidate(pid, profile_id, scored, records[pid]))
     return out
 
@@ -603,6 +646,8 @@ def _prepare(event_ids: list[int], *, memory: RunMemory | None, versions: dict[i
 
 def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set[int]]:
     """Score, rank and save a prepared batch (in the caller's transaction)."""
+    from matching.cross import counterparts_save, counterparts_scored
+
     if memory is not None:
         if len(memory.records) > RECORD_CACHE_MAX:
             memory.records.clear()
@@ -617,11 +662,15 @@ def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set
         rejected = _rejected_with([r.id for r in records], wanted)
         ranked = {
             rec.id: rank(rec, found[rec.id].candidates, pool, params, found[rec.id].tf,
-                         threshold=conf.review_threshold, sku_window_days=conf.sku_window_days,
+                         threshold=possible_level(conf), likely=conf.review_threshold, sku_window_days=conf.sku_window_days,
                          rejected=rejected.get(rec.id, set()))
             for rec in records
         }
+        # A cross-retailer pair reaches both retailers' queues or neither (matching.cross).
+        ranked, counterparts = counterparts_scored(records=records, ranked=ranked,
+                                                   tf={r.id: found[r.id].tf for r in records})
         n, events = _save_batch(records, ranked, {r.id: found[r.id].hubs for r in records})
+        counterparts_save(counterparts)
         written += n
         cross |= events
     return written, cross
@@ -678,11 +727,7 @@ def _claim(event_ids: list[int]) -> dict[int, int]:
     return {e: version for e, status, version, done in rows if not (status == MatchState.Status.DONE and done >= version)}
 
 
-def _finish(event_ids: list[int], cross_events: set[int]) -> None:
-    if cross_events:
-        from matching.cross import counterparts_enqueue
-
-        counterparts_enqueue(event_ids=sorted(cross_events))  # the other retailer's side of a cross-retailer match
+def _finish(event_ids: list[int]) -> None:
     # The rows are locked by this transaction, so the version read is the one computed.
     with raw_cursor() as cur:
         cur.execute("UPDATE matching_matchstate SET status = %s, done_version = version, updated_at = now() "
@@ -697,8 +742,8 @@ def run_match_state(event_id: int) -> bool:
     claimed = _claim([event_id])
     if not claimed:
         return False
-    _, cross = suggest_batch(list(claimed))
-    _finish(list(claimed), cross)
+    suggest_batch(list(claimed))
+    _finish(list(claimed))
     return True
 
 
@@ -710,8 +755,8 @@ def run_match_states(event_ids: list[int], *, memory: RunMemory | None = None,
     pending. Returns the events done. `prepared`: see suggest_batch."""
     claimed = _claim(event_ids)
     if claimed:
-        _, cross = suggest_batch(list(claimed), memory=memory, versions=claimed, prepared=prepared)
-        _finish(list(claimed), cross)
+        suggest_batch(list(claimed), memory=memory, versions=claimed, prepared=prepared)
+        _finish(list(claimed))
     return list(claimed)
 
 

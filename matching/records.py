@@ -12,7 +12,8 @@ from matching import normalise as n
 
 @dataclass(frozen=True)
 class NameForm:
-    """A full name ready to compare: parts, their phonetic codes, an order-insensitive key."""
+    """A full name ready to compare: parts, their phonetic codes, an order-insensitive key, and the
+    full names the given name may be short for (matching.normalise.given_forms)."""
 
     given: str
     family: str
@@ -20,11 +21,17 @@ class NameForm:
     pf: str
     key: str  # sorted phonetic codes, the NAME blocking key
     text: str
+    forms: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, given: str, family: str) -> NameForm:
         pg, pf = n.phonetic(given), n.phonetic(family)
-        return cls(given, family, pg, pf, "|".join(sorted((pg, pf))), f"{given} {family}")
+        return cls(given, family, pg, pf, name_key(pg, pf), f"{given} {family}", n.given_forms(given))
+
+
+def name_key(pg: str, pf: str) -> str:
+    """The NAME blocking key of a given and a family name's phonetic codes (order-insensitive)."""
+    return "|".join(sorted((pg, pf)))
 
 
 @dataclass
@@ -37,7 +44,7 @@ class PersonRecord:
     occurred_at: datetime
     role: str
     name: str = ""
-    full_names: set[tuple[str, str]] = field(default_factory=set)  # (given, family), nicknames canonical
+    full_names: set[tuple[str, str]] = field(default_factory=set)  # (given, family), lower case, as written
     single_names: set[str] = field(default_factory=set)  # one-word names and aliases
     age_band: str = ""
     gender: str = ""
@@ -45,7 +52,8 @@ class PersonRecord:
     build: str = ""
     hair: frozenset[str] = frozenset()
     clothing: frozenset[str] = frozenset()
-    marks: frozenset[str] = frozenset()
+    marks: frozenset[str] = frozenset()  # blocking tokens of the marks (matching.normalise.mark_tokens)
+    mark_list: tuple[n.Mark, ...] = ()  # the marks, parsed
     plates: dict[str, str] = field(default_factory=dict)  # OCR-folded → as typed (normalised)
     skus: set[str] = field(default_factory=set)
     profile_id: int | None = None
@@ -183,12 +191,12 @@ def record_from_values(r: dict) -> PersonRecord:
         store_id=r["event__store_id"], region=r["event__store__region"], occurred_at=r["event__occurred_at"],
         role=r["role"], name=r["name"], age_band=r["age_band"], gender=r["gender"], height_cm=r["height_cm"],
         build=r["build"], hair=n.text_tokens(r["hair"]), clothing=n.text_tokens(r["clothing"]),
-        marks=n.mark_tokens(r["marks"]), profile_id=r.get("profile_member__profile_id"),
+        marks=n.mark_tokens(r["marks"]), mark_list=n.parse_marks(r["marks"]), profile_id=r.get("profile_member__profile_id"),
     )
     for text in [r["name"], *(r["aliases"] or [])]:
         parts = n.name_parts(text)
         if parts:
             rec.full_names.add(parts)
         else:
-            rec.single_names.update(n.canonical_given(w) for w in n.words(text) if not w.isdigit())
+            rec.single_names.update(w for w in n.words(text) if not w.isdigit())
     return rec.finish()

@@ -14,20 +14,22 @@ import jellyfish
 
 from matching import normalise as n
 from matching.models import KeyKind
-from matching.records import PersonRecord
+from matching.records import PersonRecord, name_key
 
 AGE_BANDS = ["0-13", "14-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
 
 # Levels of each feature, most to least similar; "null" (a side is missing it) always weighs 0.
 LEVELS: dict[str, list[str]] = {
-    # exact: same given and family name (nicknames canonical); phonetic: they sound alike; fuzzy: spelled
-    # alike; partial: same family name, given names compatible (an initial, a shared start); family: same
-    # family name, given names that conflict; single: a shared given name or alias where one side has no
-    # full name.
-    "name": ["exact", "phonetic", "fuzzy", "partial", "family", "single", "else"],
+    # exact: same given and family name; nickname: same family name, one given name a nickname of the
+    # other or both of one name (Shelly, Michelle); phonetic: they sound alike; fuzzy: spelled alike;
+    # partial: same family name, given names compatible (an initial, a shared start, a nickname with the
+    # family name misspelled); family: same family name, given names that conflict; single: a shared
+    # given name or alias (or a nickname of it) where one side has no full name.
+    "name": ["exact", "nickname", "phonetic", "fuzzy", "partial", "family", "single", "else"],
     "plate": ["exact", "ocr", "near", "else"],  # near: one character apart after OCR folding
-    # strong: same mark at the same place on the body; some: same mark; place: same kind of mark at the
-    # same place (a scar on the chin, a nose piercing).
+    # strong: same mark (type and motif) at the same place on the body, on the same side or a side said
+    # by one only; some: same mark elsewhere, or on the other side; place: same type of mark at the same
+    # place where at most one gives a motif (a scar on the chin, a nose piercing).
     "mark": ["strong", "some", "place", "else"],
     "age": ["same", "adjacent", "else"],
     "gender": ["same", "else"],
@@ -40,14 +42,14 @@ LEVELS: dict[str, list[str]] = {
     "time": ["week", "quarter", "else"],
 }
 # Levels whose u is replaced by the frequency of the agreeing value.
-TF_LEVELS = {("name", "exact"), ("name", "phonetic"), ("name", "single"),
+TF_LEVELS = {("name", "exact"), ("name", "nickname"), ("name", "phonetic"), ("name", "single"),
              ("plate", "exact"), ("plate", "ocr"), ("plate", "near"), ("mark", "strong"), ("mark", "some"),
              ("mark", "place")}
 
 # Starting values before any estimation (and the fallback for a retailer with too little data).
 DEFAULT_M = {
-    "name": {"exact": 0.55, "phonetic": 0.08, "fuzzy": 0.08, "partial": 0.1, "family": 0.04, "single": 0.1,
-             "else": 0.05},
+    "name": {"exact": 0.45, "nickname": 0.1, "phonetic": 0.08, "fuzzy": 0.08, "partial": 0.1, "family": 0.04,
+             "single": 0.1, "else": 0.05},
     "plate": {"exact": 0.75, "ocr": 0.1, "near": 0.05, "else": 0.1},
     "mark": {"strong": 0.3, "some": 0.3, "place": 0.15, "else": 0.25},
     "age": {"same": 0.75, "adjacent": 0.22, "else": 0.03},
@@ -61,8 +63,8 @@ DEFAULT_M = {
     "time": {"week": 0.1, "quarter": 0.4, "else": 0.5},
 }
 DEFAULT_U = {
-    "name": {"exact": 0.001, "phonetic": 0.0005, "fuzzy": 0.002, "partial": 0.005, "family": 0.02, "single": 0.02,
-             "else": 0.9515},
+    "name": {"exact": 0.001, "nickname": 0.0002, "phonetic": 0.0005, "fuzzy": 0.002, "partial": 0.005,
+             "family": 0.02, "single": 0.02, "else": 0.9513},
     "plate": {"exact": 0.0005, "ocr": 0.0002, "near": 0.001, "else": 0.9983},
     "mark": {"strong": 0.001, "some": 0.01, "place": 0.03, "else": 0.959},
     "age": {"same": 0.25, "adjacent": 0.4, "else": 0.35},
@@ -181,6 +183,32 @@ def score(levels: list[Level], params: Params, tf: dict[tuple[str, str], tuple[i
     return Scored(weight=total, probability=probability, reasons=reasons)
 
 
+# Levels that say who someone is. Gender, age, height, build, hair, clothing, products, place and time
+# are shared by many strangers (and their agreements are not independent of one another, as the model
+# assumes): without one of these levels agreeing, a pair is at most a possible match.
+IDENTIFYING = {
+    "name": frozenset({"exact", "nickname", "phonetic", "fuzzy", "partial", "single"}),
+    "plate": frozenset({"exact", "ocr", "near"}),
+    "mark": frozenset({"strong", "some", "place"}),
+}
+
+
+def identifies(levels: list[Level]) -> bool:
+    """Whether a name, a plate or a mark agrees (at any of its agreeing levels)."""
+    return any(lv.level in IDENTIFYING.get(lv.feature, ()) for lv in levels)
+
+
+def capped(scored: Scored, ceiling: float) -> Scored:
+    """A pair that nothing identifying ties, kept below `ceiling` (log-odds) with a reason that says so,
+    so the explanation still adds up to the score."""
+    if scored.weight <= ceiling:
+        return scored
+    cut = ceiling - scored.weight
+    reasons = [*scored.reasons, {"feature": "identity", "level": "none", "weight": round(cut, 3),
+                                 "detail": "no name, plate or mark agrees: at most a possible match"}]
+    return Scored(weight=ceiling, probability=1 / (1 + 2 ** (-ceiling)), reasons=reasons)
+
+
 def weight_only(levels: list[Level], params: Params, tf=None) -> float:
     """The log-odds alone, without building the explanation (ranking many candidates)."""
     table = params.table()
@@ -203,10 +231,11 @@ RETAIL = Model("retail", LEVELS, DEFAULT_M, DEFAULT_U, DEFAULT_PRIOR, frozenset(
 
 
 def _given_compatible(x: str, y: str) -> bool:
-    """An initial and the name it starts, or names sharing their first three letters (Jonno, John)."""
+    """An initial and the name it starts, names sharing their first three letters (Jonno, John), or a
+    nickname and its name."""
     if len(x) == 1 or len(y) == 1:
         return x[0] == y[0]
-    return x[:3] == y[:3]
+    return x[:3] == y[:3] or bool(n.nickname_of(x, y))
 
 
 def _close(x: str, y: str) -> bool:
@@ -220,6 +249,13 @@ def _spelled_alike(x, y) -> bool:
         _close(x.given, y.family) and _close(x.family, y.given))
 
 
+def _nickname_detail(x: str, y: str) -> str:
+    full = n.nickname_of(x, y)
+    if full in (x, y):
+        return f"{x.title()} ~ {y.title()}, nickname"
+    return f"{x.title()} ~ {y.title()}, nicknames of {full.title()}"
+
+
 def _name_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
     if a.names and b.names:
         best_rank, best = 99, None
@@ -227,21 +263,26 @@ def _name_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
             for y in b.names:
                 if (x.given == y.given and x.family == y.family) or (x.given == y.family and x.family == y.given):
                     return Level("name", "exact", f"{x.text.title()} = {y.text.title()}" if e else "", (KeyKind.NAME, x.key))
-                if x.key == y.key:
-                    rank, lv = 1, Level("name", "phonetic", (f"{x.text.title()} ~ {y.text.title()} (sounds alike)" if e else ""),
+                shared = n.nickname_of(x.given, y.given) if x.family == y.family else ""
+                if shared:
+                    rank, lv = 1, Level("name", "nickname",
+                                        f"{x.text.title()} ~ {y.text.title()} ({_nickname_detail(x.given, y.given)})"
+                                        if e else "", (KeyKind.NAME, name_key(n.phonetic(shared), x.pf)))
+                elif x.key == y.key:
+                    rank, lv = 2, Level("name", "phonetic", (f"{x.text.title()} ~ {y.text.title()} (sounds alike)" if e else ""),
                                         (KeyKind.NAME, x.key))
-                elif best_rank > 2 and _spelled_alike(x, y):
-                    rank, lv = 2, Level("name", "fuzzy", f"{x.text.title()} ≈ {y.text.title()} (spelling)" if e else "")
+                elif best_rank > 3 and _spelled_alike(x, y):
+                    rank, lv = 3, Level("name", "fuzzy", f"{x.text.title()} ≈ {y.text.title()} (spelling)" if e else "")
                 elif x.pf == y.pf or (len(x.family) > 3 and len(y.family) > 3
                                       and jellyfish.damerau_levenshtein_distance(x.family, y.family) <= 1):
                     if _given_compatible(x.given, y.given):
-                        rank, lv = 3, Level("name", "partial", (f"{x.text.title()} / {y.text.title()} (same family name, "
+                        rank, lv = 4, Level("name", "partial", (f"{x.text.title()} / {y.text.title()} (same family name, "
                                                                 "given names compatible)" if e else ""))
                     else:
-                        rank, lv = 4, Level("name", "family", (f"same family name {x.family.title()} / "
+                        rank, lv = 5, Level("name", "family", (f"same family name {x.family.title()} / "
                                                                f"{y.family.title()}" if e else ""))
                 else:
-                    rank, lv = 6, Level("name", "else", f"{x.text.title()} ≠ {y.text.title()}" if e else "")
+                    rank, lv = 7, Level("name", "else", f"{x.text.title()} ≠ {y.text.title()}" if e else "")
                 if rank < best_rank:
                     best_rank, best = rank, lv
         return best
@@ -252,6 +293,11 @@ def _name_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
         if shared:
             return Level("name", "single", f"both called {shared[0].title()}" if e else "",
                          (KeyKind.NAME_TOKEN, f"s:{n.phonetic(shared[0])}"))
+        nicks = sorted((n.nickname_of(x, y), x, y) for x in a_all for y in b_all if n.nickname_of(x, y))
+        if nicks:
+            full, x, y = nicks[0]
+            return Level("name", "single", f"both called {_nickname_detail(x, y)}" if e else "",
+                         (KeyKind.NAME_TOKEN, f"s:{n.phonetic(full)}"))
         return Level("name", "else", "names differ")
     return Level("name", "null")
 
@@ -274,22 +320,36 @@ def _plate_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
     return Level("plate", "else", f"{', '.join(sorted(a.plates.values()))} ≠ {', '.join(sorted(b.plates.values()))}" if e else "")
 
 
+def _mark_pair(x: n.Mark, y: n.Mark) -> tuple[int, str, str]:
+    """(rank, level, motif or place) of two marks: 0 strong, 1 some, 2 place, 3 unrelated. Sides
+    count when both give one: a star on the left hand is not the star on the right hand."""
+    if x.kind != y.kind:
+        return 3, "else", ""
+    motifs = x.motifs & y.motifs
+    same_place = bool(x.body) and x.body == y.body and not (x.side and y.side and x.side != y.side)
+    if motifs and same_place:
+        return 0, "strong", min(motifs)
+    if motifs:
+        return 1, "some", min(motifs)
+    if same_place and not (x.motifs and y.motifs):
+        return 2, "place", x.body
+    return 3, "else", ""
+
+
 def _mark_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
-    if not a.marks or not b.marks:
+    if not a.mark_list or not b.mark_list:
         return Level("mark", "null")
-    shared = a.marks & b.marks
-    if not shared:
-        return Level("mark", "else", "marks differ")
-    strong = sorted(m for m in shared if m.count(":") == 2)
-    if strong:
-        return Level("mark", "strong", strong[0].replace(":", " ") if e else "", (KeyKind.MARK, strong[0].rsplit(":", 1)[0]))
-    some = sorted(m for m in shared if m.count(":") == 1)
-    if some:
-        return Level("mark", "some", some[0].replace(":", " ") if e else "", (KeyKind.MARK, some[0]))
-    place = sorted(m for m in shared if "@" in m)
-    if place:
-        return Level("mark", "place", place[0].replace("@", " on the ") if e else "", (KeyKind.MARK, place[0]))
-    return Level("mark", "else", "marks differ")
+    best = min(((*_mark_pair(x, y), x, y) for x in a.mark_list for y in b.mark_list), key=lambda t: t[:3])
+    rank, level, what, x, y = best
+    if rank == 3:
+        return Level("mark", "else", "marks differ" if e else "")
+    detail = ""
+    if e:
+        said = f"{x.text()} = {y.text()}" if x == y else f"{x.text()} / {y.text()}"
+        detail = {0: said, 1: f"{said} (same mark, {'other side' if x.body == y.body else 'place differs'})"
+                  if x.body and y.body else f"{said} (same mark)", 2: f"{said} (same place)"}[rank]
+    key = f"{x.kind}@{what}" if level == "place" else f"{x.kind}:{what}"
+    return Level("mark", level, detail, (KeyKind.MARK, key))
 
 
 _PLACE_DETAIL = {"same_store": "same store", "same_region": "same region"}

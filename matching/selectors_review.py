@@ -32,13 +32,16 @@ FEATURE_LABELS = {
     "prior": "Starting odds", "name": "Name", "plate": "Plate", "mark": "Distinctive mark", "age": "Age band",
     "gender": "Gender", "height": "Height", "build": "Build", "hair": "Hair", "clothing": "Clothing",
     "sku": "Product", "place": "Place", "time": "Time apart", "face": "Face", "image": "Photo",
+    "identity": "Nothing identifying",
 }
 # Comparison levels in words (the codes are matching.scoring's).
 LEVEL_TEXT = {
-    ("name", "exact"): "same name", ("name", "phonetic"): "sounds alike", ("name", "fuzzy"): "spelled alike",
+    ("name", "exact"): "same name", ("name", "nickname"): "nickname", ("name", "phonetic"): "sounds alike",
+    ("name", "fuzzy"): "spelled alike",
     ("name", "family"): "same family name", ("name", "single"): "same first name or alias",
     ("plate", "exact"): "same plate", ("plate", "ocr"): "OCR look-alike",
-    ("mark", "strong"): "same mark, same place", ("mark", "some"): "similar mark",
+    ("mark", "strong"): "same mark, same place", ("mark", "some"): "same mark, elsewhere",
+    ("mark", "place"): "same kind of mark, same place", ("identity", "none"): "at most a possible match",
     ("age", "adjacent"): "next band", ("height", "close"): "within 5 cm", ("height", "near"): "within 12 cm",
     ("clothing", "some"): "partly similar", ("sku", "same_store"): "same product, same store",
     ("place", "same_store"): "same store", ("place", "same_region"): "same region", ("place", "else"): "other region",
@@ -212,7 +215,9 @@ def review_cards(*, user, suggestions: list[Suggestion]) -> list[dict]:
     cards = []
     for s in suggestions:
         card = {"suggestion": s, "id": s.pk, "score_text": percent(s.score), "last_judgement": last.get(s.pk),
-                "cross": None, "own": people.get(s.person_id)}
+                "cross": None, "own": people.get(s.person_id),
+                # Likely: at or above the review threshold; below it, a possible match (a near miss).
+                "likely": s.score >= threshold, "threshold_text": percent(threshold)}
         if card["own"] is not None:
             card["own_profile"] = profiles.get(memberships.get(s.person_id))
         if s.other_organisation_id:

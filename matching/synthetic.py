@@ -16,13 +16,17 @@ store staff describe people, with the noise real reports have:
 - hard negatives: common names ("John Smith" is several people), families sharing a surname and
   the family car, hire-company cars driven by many people.
 
-The generator's own nickname and misspelling habits are written here, independently of the
-matcher's tables (matching/data/nicknames.txt): a matcher does not get to know the noise.
+How much of each kind of noise there is, is a knob of WorldConfig (name typos, nicknames, missing
+fields, mark paraphrase, plate noise, descriptor drift): 1.0, the default, is this generator as it
+always was (a seed gives the same world); a noise sweep runs each at half and at double. The
+generator's own vocabulary and habits (matching/synthetic_vocab.py) are written independently of
+the matcher's tables (matching/normalise.py, matching/data/, the `nicknames` package), and it
+imports none of them: a matcher does not get to know the noise.
 
 `generate()` returns events in the interchange format (shared/INTERCHANGE.md) and the truth: for
 every (external id, person ref) the true person id and which true name, marks and vehicle the
 record shows. `load()` writes events straight into the model tables with COPY (the importer's
-fast path, events.importer.copy_insert) for benchmarks; seed_demo and tests can instead submit
+fast path, events.bulk.copy_insert) for benchmarks; seed_demo and tests can instead submit
 them through events.services like any other event.
 """
 
@@ -53,76 +57,27 @@ from events.synthetic import (
     synthetic_products,
     synthetic_stores,
 )
-
-# Given names with the nicknames and short forms people use for them. Not every nickname below
-# is in the matcher's table, and not every one there is here.
-MALE_GIVEN = {
-    "john": ["johnny", "jon", "jonno", "jack"], "michael": ["mike", "mick", "mikey"], "james": ["jim", "jimmy", "jamie"],
-    "david": ["dave", "davo"], "daniel": ["dan", "danny"], "thomas": ["tom", "tommy", "tommo"],
-    "william": ["will", "bill", "billy", "liam"], "robert": ["rob", "robbie", "bob", "robbo"],
-    "christopher": ["chris", "chrissy"], "matthew": ["matt", "matty"], "joshua": ["josh"],
-    "benjamin": ["ben", "benny"], "samuel": ["sam", "sammy"], "anthony": ["tony", "ant"],
-    "andrew": ["andy", "drew"], "nicholas": ["nick", "nicko"], "richard": ["rick", "richie", "dick"],
-    "stephen": ["steve", "stevo"], "jonathan": ["jon", "jono"], "joseph": ["joe", "joey"],
-    "darren": ["dazza", "daz"], "kevin": ["kev"], "bradley": ["brad"], "shane": [], "craig": [], "wayne": [],
-    "dean": [], "brent": [], "liam": [], "noah": [], "oliver": ["ollie"], "jack": ["jacko"], "ryan": [],
-    "tyler": ["ty"], "nathan": ["nate", "nath"], "aaron": ["azza"], "ethan": [], "mason": [], "logan": [],
-    "lucas": ["luke"], "jayden": ["jay"], "cameron": ["cam"], "hayden": [], "blake": [], "jordan": [],
-    "tane": [], "wiremu": ["wi", "bill"], "hemi": [], "rangi": [], "manaia": [], "nikau": [], "tama": [],
-    "sione": [], "tevita": ["vita"], "viliami": ["villi", "liam"], "semisi": ["semi"], "filipo": ["filo"],
-    "raj": [], "arjun": [], "wei": [], "jun": [], "hamish": [], "angus": ["gus"], "callum": ["cal"],
-}
-FEMALE_GIVEN = {
-    "sarah": ["sarah-jane", "sal"], "jessica": ["jess", "jessie"], "emma": ["em"], "olivia": ["liv", "livvy"],
-    "charlotte": ["charlie", "lottie"], "sophie": ["soph"], "hannah": [], "chloe": [], "kayla": [],
-    "brooke": [], "kelly": [], "rebecca": ["becky", "bec"], "katherine": ["kate", "katie", "kath"],
-    "elizabeth": ["liz", "beth", "lizzie"], "jennifer": ["jen", "jenny"], "amanda": ["mandy"],
-    "melissa": ["mel", "missy"], "nicole": ["nic", "nikki"], "stephanie": ["steph"], "samantha": ["sam", "sammy"],
-    "aroha": [], "mere": [], "kiri": [], "anahera": ["ana"], "moana": [], "ngaire": [], "hine": [],
-    "mele": [], "losa": [], "sina": [], "priya": [], "mei": [], "ashley": ["ash"], "tania": [], "leanne": [],
-    "michelle": ["shell", "chelle"], "natasha": ["tash", "tasha"], "alexandra": ["alex", "lexi"],
-}
-SURNAMES = [
-    "smith", "wilson", "williams", "brown", "taylor", "anderson", "thompson", "walker", "white", "harris",
-    "martin", "clarke", "king", "young", "wright", "scott", "green", "baker", "hall", "campbell", "stewart",
-    "morris", "robinson", "cooper", "mitchell", "reid", "ngata", "parata", "tipene", "henare", "rewi", "tuilagi",
-    "fifita", "tonga", "patel", "singh", "chen", "li", "wang", "kumar", "jones", "davies", "evans", "thomas",
-    "johnson", "roberts", "lewis", "hughes", "edwards", "wood", "turner", "jackson", "hill", "moore", "clark",
-    "harrison", "ward", "watson", "morgan", "phillips", "bell", "murray", "kennedy", "fraser", "graham",
-    "mcdonald", "macdonald", "ross", "hunter", "paterson", "johnston", "duncan", "ferguson", "grant", "hamilton",
-    "kerr", "marshall", "sutherland", "tamihana", "waaka", "te huia", "pomare", "hohaia", "kereama", "tawhiri",
-    "faleolo", "leota", "tupou", "vaifale", "sapolu", "mahe", "fonoti", "nguyen", "tran", "zhang", "liu", "huang",
-    "sharma", "gill", "sandhu", "dixon", "fletcher", "hudson", "bishop", "barnes", "webb", "gibson", "mason",
-    "palmer", "russell", "holmes", "pearce", "lloyd", "matthews", "chapman", "rose", "ellis", "burke", "gordon",
-    "shaw", "stevens", "harvey", "dunn", "burns", "knight", "fox", "walsh", "simpson", "carter", "kelly", "ryan",
-    "obrien", "murphy", "sullivan", "byrne", "doyle", "quinn", "nolan", "brennan", "dalton", "hawkins", "weaver",
-]
-STREET_ALIASES = [
-    "smithy", "tiny", "red", "mack", "shorty", "big mike", "sparky", "ace", "kez", "bugsy", "chopper", "ghost",
-    "snake", "junior", "bubba", "moose", "skux", "bro", "cuz", "stretch", "lefty", "ziggy", "rocket", "dutch",
-    "mouse", "spud", "knuckles", "fingers", "boots", "flash", "taz", "scooter", "diesel", "chief", "cheeky",
-]
-MARK_OBJECTS = [
-    "star", "rose", "skull", "dragon", "cross", "snake", "spider web", "anchor", "heart", "koru", "eagle",
-    "butterfly", "barcode", "clock", "dagger", "crown", "lion", "wolf", "tiger", "swallow", "scorpion",
-    "rosary", "feather", "compass", "hibiscus", "shark", "manaia", "teardrop", "number 13", "letters LOVE",
-]
-MARK_PLACES = {
-    "tattoo": ["hand", "forearm", "neck", "wrist", "finger", "calf", "arm", "shoulder", "knuckles", "face", "chest"],
-    "scar": ["eyebrow", "cheek", "chin", "lip", "forehead", "hand", "nose", "jaw"],
-    "piercing": ["nose", "eyebrow", "lip", "ear"],
-}
-SIDES = ["left", "right"]
-HAIR_STYLES = ["short brown", "shaved", "long blonde", "black tied back", "curly red", "grey balding", "brown mullet",
-               "dyed pink", "short black", "long brown ponytail", "blonde buzz cut", "dreadlocks", "bald",
-               "black braids", "mohawk", "short grey", "blue tips", "curly black", "long black", "undercut"]
-AGE_BANDS = ["14-17", "18-24", "25-34", "35-44", "45-54", "55-64"]
-BUILDS = ["slim", "medium", "heavy", "muscular"]
-# OCR twins (folded by the matcher) and near-misses (not folded: a person misreading a plate).
-OCR_TWINS = {"O": "0", "0": "O", "I": "1", "1": "I", "B": "8", "8": "B", "S": "5", "5": "S", "Z": "2", "2": "Z"}
-NEAR_MISS = {"D": "0", "E": "F", "F": "E", "M": "N", "N": "M", "6": "G", "G": "6", "3": "8", "C": "G", "U": "V",
-             "V": "U", "K": "X", "7": "1", "H": "M", "P": "R", "R": "P", "Q": "O", "4": "A", "A": "4", "T": "7"}
-KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
+from matching.synthetic_quality import Quality, evaluate, shares_evidence, top_per_person  # noqa: F401 (the API)
+from matching.synthetic_vocab import (
+    AGE_BANDS,
+    BUILDS,
+    COMMON_NAMES,
+    FEMALE_GIVEN,
+    HAIR_STYLES,
+    KEYBOARD,
+    MALE_GIVEN,
+    MARK_OBJECTS,
+    MARK_PLACES,
+    NEAR_MISS,
+    OCR_TWINS,
+    SIDES,
+    STREET_ALIASES,
+    SURNAMES,
+    WIDE_NICKNAMES,
+    nickname_habits,
+    wide_mark_text,
+    wide_plate_format,
+)
 
 
 @dataclass
@@ -214,10 +169,28 @@ class WorldConfig:
     car_owner: float = 0.45
     car_recorded: float = 0.45
     witness_share: float = 0.05  # events with a victim or witness described too
+    # Noise knobs. 1.0 is the noise this generator always had (a seed gives the same world); each scales
+    # its kind of noise (0.5 halves it, 2.0 doubles it), and above 1.0 wider habits come in too
+    # (matching.synthetic_vocab: more nicknames, mark wordings, plate formats, a second typo).
+    name_typos: float = 1.0  # misspelt given names and surnames
+    nicknames: float = 1.0  # a nickname or short form for the given name
+    missing_fields: float = 1.0  # descriptors left blank, marks not seen, a car's make or model not noted
+    mark_paraphrase: float = 1.0  # the same mark worded another way
+    plate_noise: float = 1.0  # plates misread (OCR twins, near misses) and typed in other formats
+    descriptor_drift: float = 1.0  # age band, build, hair, height and clothing described differently
 
 
-COMMON_NAMES = [("john", "smith"), ("michael", "brown"), ("david", "wilson"), ("sarah", "taylor"),
-                ("james", "williams"), ("jessica", "smith")]
+NOISE_KNOBS = ("name_typos", "nicknames", "missing_fields", "mark_paraphrase", "plate_noise", "descriptor_drift")
+
+
+def _rate(p: float, knob: float) -> float:
+    """A noise probability at a knob's setting: exactly p at 1.0 (the same draws, the same world)."""
+    return p if knob == 1.0 else max(0.0, min(1.0, p * knob))
+
+
+def _kept(p_keep: float, knob: float) -> float:
+    """The probability that something stays as it is when its noise (1 - p_keep) is scaled by the knob."""
+    return p_keep if knob == 1.0 else max(0.0, min(1.0, 1 - (1 - p_keep) * knob))
 
 
 def _zipf_choice(rng: random.Random, names: list[str], s: float = 1.0, offset: float = 1.0) -> list[float]:
@@ -381,15 +354,20 @@ class _Gen:
                 return "", [rng.choice(p.aliases)], p.name_key
             return "", [], ""
         given, family = p.given, p.family
+        nick_knob, typo_knob = self.c.nicknames, self.c.name_typos
         nicks = (MALE_GIVEN if p.gender == "male" else FEMALE_GIVEN).get(given, [])
-        if nicks and rng.random() < 0.2:
+        if nick_knob > 1:  # wider habits: more short forms, and nicknames made from any name
+            nicks = sorted(set(nicks) | set(WIDE_NICKNAMES.get(given, [])) | set(nickname_habits(given, rng)))
+        if nicks and rng.random() < _rate(0.2, nick_knob):
             given = rng.choice(nicks)
         r = rng.random()
-        if r < 0.12:
+        if r < _rate(0.12, typo_knob):
             if rng.random() < 0.5:
                 family = self._misspell(family)
             else:
                 given = self._misspell(given)
+            if typo_knob > 1 and rng.random() < min(1.0, (typo_knob - 1) / 2):  # and a second slip
+                family, given = (family, self._misspell(given)) if rng.random() < 0.5 else (self._misspell(family), given)
         aliases = [a for a in p.aliases if rng.random() < 0.4]
         r = rng.random()
         if r < 0.04:
@@ -409,7 +387,12 @@ class _Gen:
         return text, [self._display(a) for a in aliases], p.name_key
 
     def mark_text(self, m: Mark) -> str:
-        rng = self.rng
+        rng, knob = self.rng, self.c.mark_paraphrase
+        if knob < 1 and rng.random() < 1 - knob:  # the plain wording, one way for each kind of mark
+            return {"tattoo": f"tattoo of a {m.obj} on {m.side} {m.place}", "scar": f"scar on {m.side} {m.place}"}.get(
+                m.kind, f"{m.place} piercing")
+        if knob > 1 and rng.random() < min(1.0, knob - 1):
+            return wide_mark_text(m.kind, m.obj, m.side, m.place, rng)
         if m.kind == "tattoo":
             return rng.choice([
                 f"tattoo of a {m.obj} on {m.side} {m.place}", f"{m.obj} tattoo, {m.side} {m.place}",
@@ -422,24 +405,26 @@ class _Gen:
         return rng.choice([f"{m.place} piercing", f"pierced {m.place}", f"{m.place} ring", f"{m.side} {m.place} stud"])
 
     def plate_text(self, plate: str) -> str:
-        rng = self.rng
+        rng, knob = self.rng, self.c.plate_noise
         r = rng.random()
-        if r < 0.10:  # an OCR confusion
+        if r < _rate(0.10, knob):  # an OCR confusion
             idx = [i for i, ch in enumerate(plate) if ch in OCR_TWINS]
             if idx:
                 i = rng.choice(idx)
                 plate = plate[:i] + OCR_TWINS[plate[i]] + plate[i + 1:]
-        elif r < 0.14:  # a near-miss a person makes
+        elif r < _rate(0.14, knob):  # a near-miss a person makes
             idx = [i for i, ch in enumerate(plate) if ch in NEAR_MISS]
             if idx:
                 i = rng.choice(idx)
                 plate = plate[:i] + NEAR_MISS[plate[i]] + plate[i + 1:]
+        if knob > 1 and rng.random() < min(1.0, (knob - 1) / 2):  # wider habits: other ways of typing it
+            return wide_plate_format(plate, rng)
         r = rng.random()
-        if r < 0.15:
+        if r < _rate(0.15, knob):
             return plate.lower()
-        if r < 0.25:
+        if r < _rate(0.25, knob):
             return f"{plate[:3]} {plate[3:]}"
-        if r < 0.30:
+        if r < _rate(0.30, knob):
             return f"{plate[:3]}-{plate[3:]}"
         return plate
 
@@ -449,7 +434,7 @@ class _Gen:
         for slot, options in ((0, TOPS), (1, BOTTOMS), (2, EXTRAS)):
             if slot == 2 and rng.random() < 0.4:
                 continue
-            if rng.random() < 0.55:
+            if rng.random() < _kept(0.55, self.c.descriptor_drift):
                 item = p.wardrobe[3] if slot == 0 and rng.random() < 0.4 else p.wardrobe[slot]
             else:
                 item = f"{rng.choice(COLOURS)} {rng.choice(options)}"
@@ -458,24 +443,27 @@ class _Gen:
 
     def describe(self, p: Person, *, role: str, ref: str, day: int) -> tuple[dict[str, Any], Truth]:
         rng, c = self.rng, self.c
+        drift, missing = c.descriptor_drift, c.missing_fields
         recorded = rng.random() < (c.name_recorded_one_off if p.one_off else c.name_recorded)
         name, aliases, name_key = self.name(p, recorded=recorded)
         age = p.age_band
         # Ages are estimates, and people age: a band off now and then, the next band later on.
-        if rng.random() < 0.15 or (day - p.start_day > 365 and rng.random() < 0.3):
+        if rng.random() < _rate(0.15, drift) or (day - p.start_day > 365 and rng.random() < _rate(0.3, drift)):
             i = AGE_BANDS.index(age) + rng.choice([-1, 1])
             age = AGE_BANDS[max(0, min(len(AGE_BANDS) - 1, i))]
-        shown_marks = [m for m in p.marks if rng.random() < c.mark_seen]
-        hair = p.hair if rng.random() < 0.8 else rng.choice(HAIR_STYLES)
-        build = p.build if rng.random() < 0.85 else rng.choice(BUILDS)
+        shown_marks = [m for m in p.marks if rng.random() < _kept(c.mark_seen, missing)]
+        hair = p.hair if rng.random() < _kept(0.8, drift) else rng.choice(HAIR_STYLES)
+        build = p.build if rng.random() < _kept(0.85, drift) else rng.choice(BUILDS)
+        spread = 4 if drift == 1.0 else 4 * drift  # cm: how far a height estimate is off
         person = {
             "ref": ref, "role": role, "name": name, "aliases": aliases,
-            "age_band": age if rng.random() < 0.9 else "",
-            "gender": p.gender if rng.random() < 0.95 else "",
-            "height_cm": max(120, min(215, p.height_cm + round(rng.gauss(0, 4)))) if rng.random() < 0.7 else None,
-            "build": build if rng.random() < 0.85 else "",
-            "hair": hair if rng.random() < 0.8 else "",
-            "clothing": self.clothing(p) if rng.random() < 0.9 else "",
+            "age_band": age if rng.random() < _kept(0.9, missing) else "",
+            "gender": p.gender if rng.random() < _kept(0.95, missing) else "",
+            "height_cm": (max(120, min(215, p.height_cm + round(rng.gauss(0, spread))))
+                          if rng.random() < _kept(0.7, missing) else None),
+            "build": build if rng.random() < _kept(0.85, missing) else "",
+            "hair": hair if rng.random() < _kept(0.8, missing) else "",
+            "clothing": self.clothing(p) if rng.random() < _kept(0.9, missing) else "",
             "marks": "; ".join(self.mark_text(m) for m in shown_marks),
         }
         return person, Truth(person=p.id, name=name_key, marks=sorted(m.id for m in shown_marks))
@@ -502,8 +490,8 @@ class _Gen:
         if plate:
             make, model, colour = lead.vehicle if plate == lead.plate else ("Toyota", "Corolla", "white")
             linked = rng.random() < 0.8
-            vehicles.append({"plate": self.plate_text(plate), "make": make if rng.random() < 0.7 else "",
-                             "model": model if rng.random() < 0.5 else "", "colour": colour,
+            vehicles.append({"plate": self.plate_text(plate), "make": make if rng.random() < _kept(0.7, c.missing_fields) else "",
+                             "model": model if rng.random() < _kept(0.5, c.missing_fields) else "", "colour": colour,
                              "person_ref": "p1" if linked else ""})
             if linked or len(people) == 1:
                 truths[0].vehicle = plate
@@ -636,7 +624,7 @@ def load(world: World, events: list[dict[str, Any]] | None = None, *, batch: int
     from django.db import transaction
 
     from accounts.models import Store
-    from events.importer import copy_insert
+    from events.bulk import copy_insert
     from events.models import Event, EventPerson, EventProduct, EventVehicle, normalise_plate
 
     orgs = setup_retailers(world)
@@ -704,112 +692,3 @@ def _log_slope(values: list[int]) -> float:
     den = sum((x - mx) ** 2 for x in xs) or 1
     return num / den
 
-
-# --- Scoring a matcher against the truth ----------------------------------------------------------
-
-
-@dataclass
-class Quality:
-    suggestions: int  # cards a reviewer would see
-    correct: int
-    people: int  # event people matched (offenders and accomplices)
-    linkable: int  # of them, those with another record of the same person
-    found: int  # of those, the ones with a correct suggestion about them
-    gate_suggestions: int
-    gate_correct: int
-    gate_linkable: int
-    gate_found: int
-
-    @property
-    def precision(self) -> float:
-        return self.correct / self.suggestions if self.suggestions else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.found / self.linkable if self.linkable else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    @property
-    def gate_precision(self) -> float:
-        return self.gate_correct / self.gate_suggestions if self.gate_suggestions else 0.0
-
-    @property
-    def gate_recall(self) -> float:
-        return self.gate_found / self.gate_linkable if self.gate_linkable else 0.0
-
-    @property
-    def gate_f1(self) -> float:
-        p, r = self.gate_precision, self.gate_recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    @property
-    def per_person(self) -> float:
-        return self.suggestions / self.people if self.people else 0.0
-
-
-def shares_evidence(a: Truth, b: Truth) -> bool:
-    """The pair shares a name, a mark or a vehicle (as the records show them): the gate's subset,
-    true matches and hard negatives ("John Smith", brothers in the family car) alike."""
-    return bool((a.name and a.name == b.name) or (set(a.marks) & set(b.marks)) or (a.vehicle and a.vehicle == b.vehicle))
-
-
-def evaluate(pairs: list[tuple[int, int]], truth_of: dict[int, Truth], event_of: dict[int, int]) -> Quality:
-    """Score suggestions (pairs of event-person ids, one per card) against the truth.
-
-    Precision: the share of cards that are the same person. Recall: of the event people that have
-    another record of the same person (in another event), the share with at least one correct card
-    about them — accepting it links them, and the profile grows from there. The gate subset keeps
-    the cards whose two sides share a name, mark or vehicle, and the people that have a record of
-    themselves sharing one."""
-    people = list(truth_of)
-    by_true: dict[int, list[int]] = {}
-    for pid in people:
-        by_true.setdefault(truth_of[pid].person, []).append(pid)
-    linkable, gate_linkable = set(), set()
-    for members in by_true.values():
-        if len(members) < 2:
-            continue
-        for a, b in itertools.combinations(members, 2):
-            if event_of[a] == event_of[b]:
-                continue
-            linkable.update((a, b))
-            if shares_evidence(truth_of[a], truth_of[b]):
-                gate_linkable.update((a, b))
-    found: set[int] = set()
-    correct = gate_n = gate_correct = 0
-    for a, b in pairs:
-        ta, tb = truth_of.get(a), truth_of.get(b)
-        if ta is None or tb is None:
-            continue
-        ok = ta.person == tb.person
-        gate = shares_evidence(ta, tb)
-        correct += ok
-        gate_n += gate
-        gate_correct += ok and gate
-        if ok:
-            found.update((a, b))
-    return Quality(
-        suggestions=len(pairs), correct=correct, people=len(people), linkable=len(linkable),
-        found=len(found & linkable), gate_suggestions=gate_n, gate_correct=gate_correct,
-        gate_linkable=len(gate_linkable), gate_found=len(found & gate_linkable),
-    )
-
-
-def top_per_person(scored_pairs: list[tuple[int, int, float]], *, threshold: float, top: int = 5) -> list[tuple[int, int]]:
-    """Cards from undirected scored pairs as a queue would hold them: for each person the `top` best
-    pairs at or above the threshold; a pair kept for both sides is one card."""
-    by_person: dict[int, list[tuple[float, int]]] = {}
-    for a, b, p in scored_pairs:
-        if p >= threshold:
-            by_person.setdefault(a, []).append((p, b))
-            by_person.setdefault(b, []).append((p, a))
-    cards: set[tuple[int, int]] = set()
-    for a, lst in by_person.items():
-        lst.sort(key=lambda t: (-t[0], t[1]))
-        for _, b in lst[:top]:
-            cards.add((min(a, b), max(a, b)))
-    return sorted(cards)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.models import Role
 from audit.services import audit_record
 from auror import access
-from events.models import Event, EventPerson
+from events.models import EventPerson
 from matching.models import Judgement, RejectedPair
 from profiles.models import OffenderGroup, Profile, ProfileHistory, ProfileMember
 
@@ -471,7 +471,8 @@ def profile_split(*, actor, profile: Profile, person_ids: Iterable[int], reason:
 
 VEHICLE_UPSERT_SQL = """
 WITH plates AS (
-    SELECT DISTINCT plate_normalised FROM events_eventvehicle WHERE event_id = %(event)s AND plate_normalised <> ''
+    SELECT DISTINCT plate_normalised FROM events_eventvehicle
+    WHERE event_id = ANY(%(events)s::bigint[]) AND plate_normalised <> ''
 ), seen AS (
     SELECT ev.plate_normalised,
            COUNT(DISTINCT ev.event_id) AS events,
@@ -487,6 +488,7 @@ WITH plates AS (
 INSERT INTO profiles_vehicle (organisation_id, plate_normalised, make, model, colour, event_count, last_seen)
 SELECT %(org)s, plate_normalised, COALESCE(make, ''), COALESCE(model, ''), COALESCE(colour, ''), events, last_seen
 FROM seen
+ORDER BY plate_normalised
 ON CONFLICT (organisation_id, plate_normalised) DO UPDATE SET
     make = CASE WHEN EXCLUDED.make <> '' THEN EXCLUDED.make ELSE profiles_vehicle.make END,
     model = CASE WHEN EXCLUDED.model <> '' THEN EXCLUDED.model ELSE profiles_vehicle.model END,
@@ -496,12 +498,16 @@ ON CONFLICT (organisation_id, plate_normalised) DO UPDATE SET
 """
 
 
-def vehicles_upsert_for_event(*, event: Event) -> None:
-    """Called in the transaction that records or corrects an event: each plate it names becomes (or
-    stays) a vehicle of the retailer, with its event count, when it was last seen and its most
-    recently described make, model and colour. One statement, whatever the number of plates."""
+def vehicles_upsert_for_events(*, organisation_id: int, event_ids: list[int]) -> None:
+    """Called in the transaction that records or corrects events (events.services, one event or an
+    import's batch): each plate they name becomes (or stays) a vehicle of the retailer, with its
+    event count, when it was last seen and its most recently described make, model and colour. One
+    statement, whatever the number of events and plates; the vehicles are upserted in plate order,
+    so two batches naming the same plates lock them in the same order and never deadlock."""
+    if not event_ids:
+        return
     with connection.cursor() as cur:
-        cur.execute(VEHICLE_UPSERT_SQL, {"event": event.pk, "org": event.organisation_id})
+        cur.execute(VEHICLE_UPSERT_SQL, {"events": list(event_ids), "org": organisation_id})
 
 
 def profiles_after_event_delete(*, actor, profile_ids: Iterable[int]) -> None:

@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.db import DatabaseError
 
 from audit.models import AuditEntry
-from events.importer import EventImporter, ImportSource, events_import
+from events.imports.readers import ImportSource
+from events.imports.writer import EventImporter, events_import
 from events.models import Event
 from evidence import blobs
 from evidence.models import EvidenceItem

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from audit.models import AuditEntry
 from events.catalogue import products_import
-from events.importer import ImportFileError
+from events.imports.report import ImportFileError
 from events.models import Product
 from tests.admin.conftest import sign_in
 

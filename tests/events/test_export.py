@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Organisation, OrgKind, Store
 from audit.models import AuditEntry
-from events.importer import events_import
+from events.imports.writer import events_import
 from events.models import Event
 from events.synthetic import synthetic_events
 from tests.admin.conftest import sign_in

@@ -1,4 +1,4 @@
-"""Bulk import of events (events.importer): JSONL and CSV, keep-good and all-or-nothing, re-import."""
+"""Bulk import of events (events.imports): JSONL and CSV, keep-good and all-or-nothing, re-import."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import AuditEntry
-from events.importer import ImportFileError, audit_entries_for_event, events_import
+from events.imports.report import ImportFileError
+from events.imports.writer import audit_entries_for_event, events_import
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product
 from events.tasks import match_imported_events
 from matching.models import MatchState

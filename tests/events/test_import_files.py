@@ -10,7 +10,8 @@ import zipfile
 
 import pytest
 
-from events.importer import ImportFileError, events_import
+from events.imports.report import ImportFileError
+from events.imports.writer import events_import
 from events.models import Event, EventPerson
 from evidence.models import EvidenceItem
 from tests.events.import_helpers import jpeg_bytes, row, write_jsonl

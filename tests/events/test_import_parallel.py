@@ -1,10 +1,10 @@
-"""Rows checked in helper processes (events.import_parallel) give the same import as in-process."""
+"""Rows checked in helper processes (events.imports.parallel) give the same import as in-process."""
 
 from __future__ import annotations
 
 import pytest
 
-from events.importer import events_import
+from events.imports.writer import events_import
 from events.models import Event
 from tests.conftest import build_world
 from tests.events.import_helpers import row, write_jsonl
@@ -22,7 +22,7 @@ def rows():
 
 
 def test_helper_processes_check_rows_like_this_process(tmp_path, settings):
-    from events import import_parallel
+    from events.imports import parallel as import_parallel
 
     world = build_world()
     path = write_jsonl(tmp_path / "a.jsonl", rows())
@@ -42,7 +42,7 @@ def test_helper_processes_check_rows_like_this_process(tmp_path, settings):
 
 
 def test_all_or_nothing_with_helpers(tmp_path, settings):
-    from events import import_parallel
+    from events.imports import parallel as import_parallel
 
     world = build_world()
     settings.IMPORT_VALIDATION_PROCESSES = 1

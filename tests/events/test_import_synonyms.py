@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import AuditEntry
-from events.importer import events_import
+from events.imports.writer import events_import
 from events.models import Event, EventPerson
 from events.services_vocabulary import descriptor_synonym_add
 from tests.events.import_helpers import row, write_jsonl
@@ -160,7 +160,7 @@ def test_reimport_reads_the_synonyms_again(world, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_rows_checked_in_helper_processes_carry_their_warnings(tmp_path, settings):
-    from events import import_parallel
+    from events.imports import parallel as import_parallel
     from tests.conftest import build_world
 
     world = build_world()

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from audit.models import AuditEntry
-from events.import_jobs import import_job_run
+from events.imports.jobs import import_job_run
 from events.models import Event, EventPerson, ImportJob
 from tests.admin.conftest import sign_in
 from tests.events.import_helpers import row

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit.models import AuditEntry
-from events.import_jobs import import_job_run
+from events.imports.jobs import import_job_run
 from events.models import Event, ImportJob
 from tests.admin.conftest import sign_in
 from tests.events.import_helpers import row

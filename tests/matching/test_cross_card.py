@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from matching.cross import agreed_features, attach_cross_cards, cross_card
+from matching.models import Suggestion
 from sharing.models import Agreement
 from tests.admin.conftest import as_user  # noqa: F401
 from tests.sharing.helpers import SECRETS, cross_pair
@@ -143,7 +144,10 @@ def test_list_page_shows_only_open_cross_matches(world, as_user):  # noqa: F811
     r = as_user(world.investigator).get("/sharing/matches/")
     assert r.status_code == 200 and [c["id"] for c in r.context["cards"]] == [s.pk]
     assert_nothing_of_bmart(r.content.decode())
-    assert as_user(world.other_investigator).get("/sharing/matches/").context["cards"] == []
+    # B-Mart's investigator sees B-Mart's own suggestion about the pair, never Acme's.
+    [mirror] = Suggestion.objects.filter(organisation=world.bmart, other_organisation=world.acme)
+    cards = as_user(world.other_investigator).get("/sharing/matches/").context["cards"]
+    assert [c["id"] for c in cards] == [mirror.pk] != [s.pk]
 
 
 def test_viewing_a_cross_match_is_audited(world, as_user):  # noqa: F811

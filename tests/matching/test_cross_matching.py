@@ -1,14 +1,14 @@
 """Connect the Dots across retailers: only between retailers that both opted in; both sides see the
-match (each through its own engine run); opting out stops new ones and hides the open ones."""
+match or neither does (each side scoring the pair with its own weights and threshold, both rows
+written by the run that found it); opting out stops new ones and hides the open ones."""
 
 from __future__ import annotations
 
 import pytest
 
-from auror.celery import app as celery_app
-from matching.cross import counterparts_enqueue
-from matching.engine import partner_organisations
-from matching.models import MatchState, Suggestion
+from matching.cross import cross_match_id
+from matching.engine import partner_organisations, settings_for
+from matching.models import FeatureWeight, Judgement, Suggestion
 from tests.sharing.helpers import (
     ACME_PERSON,
     ACME_PLATE,
@@ -24,18 +24,24 @@ from tests.sharing.helpers import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def eager():
-    """Celery's own eager mode: jobs enqueued on commit run in this process (no broker)."""
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = False
-
-
 def cross_of(event):
     return [s for s in suggestions_of(event) if s.other_organisation_id]
+
+
+def pairs_by_side() -> dict[str, list[tuple[int, int, int]]]:
+    """Every cross-retailer row, any status, by its pair: (organisation, person, target person)."""
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for s in Suggestion.objects.unscoped().filter(other_organisation__isnull=False):
+        out.setdefault(cross_match_id(s.person_id, s.target_person_id), []).append(
+            (s.organisation_id, s.person_id, s.target_person_id))
+    return out
+
+
+def assert_every_row_has_one_counterpart():
+    for rows in pairs_by_side().values():
+        assert len(rows) == 2, rows
+        (org_a, p, q), (org_b, q2, p2) = sorted(rows)
+        assert org_a != org_b and (p, q) == (p2, q2)
 
 
 def test_partner_organisations_needs_both_opt_ins(world):
@@ -73,50 +79,95 @@ def test_both_opted_in_the_side_whose_run_found_it_gets_the_suggestion(world):
     assert {r["feature"] for r in s.reasons} >= {"name", "plate", "mark"}
 
 
-def test_the_other_side_gets_its_own_suggestion_through_its_own_run(world, django_capture_on_commit_callbacks):
+def test_the_other_side_gets_its_own_suggestion_in_the_same_run(world, django_capture_on_commit_callbacks):
     opt_in(world.acme, world.bmart)
     bmart_event = record(world.bmart_akl, BMART_PERSON, BMART_PLATE, days_ago=3)
-    assert MatchState.objects.get(event=bmart_event).status == MatchState.Status.DONE
+    assert cross_of(bmart_event) == []
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         acme_event = record(world.acme_akl, ACME_PERSON, ACME_PLATE)
-    assert len(cross_of(acme_event)) == 1
-    assert len(callbacks) == 1  # the job that wakes B-Mart's event, once Acme's run commits
-    # B-Mart's own view: its event is due for matching again (until now it had no suggestion).
-    assert cross_of(bmart_event) == []
-    rerun(bmart_event)
+    [s] = cross_of(acme_event)
+    # B-Mart's own suggestion about the pair is there at once, written by Acme's run: no job to wait for.
     [mirror] = cross_of(bmart_event)
+    assert callbacks == []
     assert (mirror.organisation_id, mirror.other_organisation_id) == (world.bmart.pk, world.acme.pk)
-    assert mirror.person.event_id == bmart_event.pk and mirror.target_person.event_id == acme_event.pk
-    # Each side now has its suggestion about the pair: nothing more to hand over, either way.
-    assert counterparts_enqueue(event_id=acme_event.pk) == []
-    assert counterparts_enqueue(event_id=bmart_event.pk) == []
+    assert mirror.person.event_id == bmart_event.pk and mirror.target_person_id == s.person_id
+    assert s.target_person_id == mirror.person_id and s.target_profile_id is None and mirror.target_profile_id is None
+    assert mirror.status == "pending" and mirror.score >= settings_for(world.bmart.pk).review_threshold
+    assert {r["feature"] for r in mirror.reasons} >= {"name", "plate", "mark"}
+    assert_every_row_has_one_counterpart()
     # Re-running either side keeps exactly one suggestion each (no duplicates, nothing superseded).
     rerun(acme_event)
     rerun(bmart_event)
-    assert [x.pk for x in cross_of(acme_event)] == [cross_of(acme_event)[0].pk]
-    assert [s.status for s in cross_of(acme_event) + cross_of(bmart_event)] == ["pending", "pending"]
+    assert [x.pk for x in cross_of(acme_event)] == [s.pk]
+    assert [x.pk for x in cross_of(bmart_event)] == [mirror.pk]
+    assert [x.status for x in cross_of(acme_event) + cross_of(bmart_event)] == ["pending", "pending"]
+    assert_every_row_has_one_counterpart()
 
 
-def test_waking_the_other_side_runs_its_job_after_commit(world, eager, django_capture_on_commit_callbacks):
+def test_the_other_side_scores_the_pair_with_its_own_weights(world):
     opt_in(world.acme, world.bmart)
+    # B-Mart's reviewers have taught its engine that a plate read one character off is weak evidence.
+    FeatureWeight.objects.create(organisation=world.bmart, feature="plate", level="ocr", m=0.05, u=0.01,
+                                 source="judgements")
     bmart_event = record(world.bmart_akl, BMART_PERSON, BMART_PLATE, days_ago=3)
-    with django_capture_on_commit_callbacks(execute=True):
-        acme_event = record(world.acme_akl, ACME_PERSON, ACME_PLATE)
-    [mirror] = cross_of(bmart_event)
-    assert mirror.target_person.event_id == acme_event.pk
-    assert MatchState.objects.get(event=bmart_event).status == MatchState.Status.DONE
+    acme_event = record(world.acme_akl, ACME_PERSON, ACME_PLATE)
+    [s], [mirror] = cross_of(acme_event), cross_of(bmart_event)
+    weight = {x.organisation_id: next(r["weight"] for r in x.reasons if r["feature"] == "plate") for x in (s, mirror)}
+    assert weight[world.bmart.pk] < weight[world.acme.pk]
+    assert mirror.score < s.score
 
 
-def test_the_other_sides_own_threshold_decides_its_queue(world):
-    from matching.engine import settings_for
-
-    acme_event, bmart_event, _ = cross_pair(world)
+def test_a_pair_the_other_side_would_not_keep_reaches_neither_queue(world):
+    opt_in(world.acme, world.bmart)
     conf = settings_for(world.bmart.pk)
     conf.review_threshold = 0.9999999999
     conf.save()
-    rerun(bmart_event)
-    assert cross_of(bmart_event) == []
-    assert counterparts_enqueue(event_id=bmart_event.pk) == []  # nothing to hand back: no loop
+    bmart_event = record(world.bmart_akl, BMART_PERSON, BMART_PLATE, days_ago=3)
+    acme_event = record(world.acme_akl, ACME_PERSON, ACME_PLATE)
+    assert cross_of(acme_event) == [] and cross_of(bmart_event) == []
+    # Acme's own threshold is untouched: the pair would have been kept had B-Mart kept it too.
+    conf.review_threshold = 0.5
+    conf.save()
+    rerun(acme_event)
+    assert len(cross_of(acme_event)) == len(cross_of(bmart_event)) == 1
+    assert_every_row_has_one_counterpart()
+
+
+def test_a_pair_found_by_both_sides_at_once_keeps_one_row_each(world):
+    """Two runs of the two retailers finding each other at once (neither sees the other's rows until
+    it commits) leave a duplicate behind the first; the second, serialised by the pair's lock, drops it."""
+    acme_event, bmart_event, s = cross_pair(world)
+    [mirror] = cross_of(bmart_event)
+    duplicate = Suggestion.objects.create(
+        organisation=world.bmart, person_id=mirror.person_id, target_person_id=mirror.target_person_id,
+        other_organisation=world.acme, score=mirror.score, weight=mirror.weight, reasons=mirror.reasons)
+    rerun(acme_event)
+    assert [x.pk for x in cross_of(bmart_event)] == [mirror.pk]
+    assert not Suggestion.objects.filter(pk=duplicate.pk).exists()
+    assert_every_row_has_one_counterpart()
+
+
+def test_a_counterpart_in_a_profile_is_still_a_pair_of_people(world):
+    """B-Mart has linked two of its events of the man into a profile; Acme's run ranks the profile,
+    through its best member. Both rows are about that member and Acme's person, whatever B-Mart's
+    later runs of either member make of it."""
+    from matching.services_review import judgement_record
+
+    opt_in(world.acme, world.bmart)
+    b1 = record(world.bmart_akl, BMART_PERSON, BMART_PLATE, days_ago=9)
+    b2 = record(world.bmart_akl, BMART_PERSON, BMART_PLATE, days_ago=6)
+    [own] = suggestions_of(b2)
+    judgement_record(actor=world.other_investigator, suggestion=own, decision=Judgement.Decision.ACCEPT)
+    acme_event = record(world.acme_akl, ACME_PERSON, ACME_PLATE)
+    [s] = cross_of(acme_event)
+    assert s.target_profile_id is None and s.target_person.event_id in (b1.pk, b2.pk)
+    assert_every_row_has_one_counterpart()
+    rerun(b1)
+    rerun(b2)
+    rerun(acme_event)
+    assert_every_row_has_one_counterpart()
+    assert Suggestion.objects.filter(organisation=world.bmart, other_organisation=world.acme,
+                                     target_person_id=s.person_id).exclude(status="superseded").exists()
 
 
 def test_opting_out_stops_new_cross_suggestions_and_hides_open_ones(world):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
+import re
 
 import pytest
 from django.core.cache import cache
@@ -43,6 +45,146 @@ def test_generator_is_deterministic_for_a_seed(small_world):
     assert {k: t.as_dict() for k, t in again.truth.items()} == {k: t.as_dict() for k, t in small_world.truth.items()}
     other = synthetic.generate(250, seed=12)
     assert other.events != small_world.events
+
+
+def test_noise_knobs_at_their_defaults_leave_a_seeds_world_as_it_was(small_world):
+    defaults = synthetic.WorldConfig(events=250, **{k: 1.0 for k in synthetic.NOISE_KNOBS})
+    assert synthetic.generate(250, seed=11, config=defaults).events == small_world.events
+    assert all(getattr(synthetic.WorldConfig(), k) == 1.0 for k in synthetic.NOISE_KNOBS)
+    noisy = synthetic.WorldConfig(events=250, **{k: 2.0 for k in synthetic.NOISE_KNOBS})
+    assert synthetic.generate(250, seed=11, config=noisy).events == synthetic.generate(250, seed=11, config=noisy).events
+    assert synthetic.generate(250, seed=11, config=noisy).events != small_world.events
+
+
+def _records(world):
+    for e in world.events:
+        for p in e["persons"]:
+            if p["role"] in ("offender", "accomplice"):
+                yield e, p, world.truth[(e["external_id"], p["ref"])]
+
+
+def _name_parts(t):
+    given, family = t.name.split(" ", 1)
+    return given, family
+
+
+def _nickname_share(world):
+    """Of recorded "Given Family" names with the true family name, those not using the true given name."""
+    full = [(p["name"].lower().split(), _name_parts(t)) for _, p, t in _records(world) if p["name"] and t.name]
+    full = [(tokens, (given, family)) for tokens, (given, family) in full
+            if len(tokens) >= 2 and " ".join(tokens[1:]) == family]
+    return sum(tokens[0] != given for tokens, (given, _) in full) / len(full)
+
+
+def _typo_share(world):
+    """Recorded names with a word that is neither part of the true name nor one of its usual short forms."""
+    n = hit = 0
+    for _, p, t in _records(world):
+        if p["name"] and t.name:
+            given, family = _name_parts(t)
+            ok = {given, *family.split(), *synthetic.MALE_GIVEN.get(given, []), *synthetic.FEMALE_GIVEN.get(given, []),
+                  "lee", "jay", "ann", "marie", "james", "john"}
+            n += 1
+            hit += any(w not in ok for w in p["name"].lower().replace(",", " ").split() if len(w) > 1)
+    return hit / n
+
+
+def _missing_share(world):
+    values = [p[f] for _, p, _ in _records(world) for f in ("age_band", "gender", "height_cm", "build", "hair", "clothing")]
+    return sum(v in ("", None) for v in values) / len(values)
+
+
+def _plate_share(world):
+    """Recorded plates not written exactly as the true plate."""
+    seen = [(v["plate"], world.truth[(e["external_id"], "p1")].vehicle) for e in world.events for v in e["vehicles"]]
+    return sum(text != true for text, true in seen if true) / sum(1 for _, true in seen if true)
+
+
+def _drift_share(world):
+    """Age bands, builds and hair given that differ from the person's own."""
+    people = {p.id: p for p in world.people}
+    pairs = [(p[f], getattr(people[t.person], f)) for _, p, t in _records(world) if t.person in people
+             for f in ("age_band", "build", "hair") if p[f]]
+    return sum(a != b for a, b in pairs) / len(pairs)
+
+
+def _mark_wordings(world):
+    """Entropy (bits) of the wordings marks are written in, the mark's own words taken out."""
+    import math
+    import re
+
+    people = {p.id: p for p in world.people}
+    forms = collections.Counter()
+    for _, p, t in _records(world):
+        if t.person in people and t.marks:
+            shown = [m for m in people[t.person].marks if m.id in t.marks]
+            texts = p["marks"].split("; ")
+            if len(texts) != len(shown):
+                continue  # two alike marks, one of them seen: which text is which is not known
+            for m, text in zip(shown, texts, strict=True):
+                for value, slot in ((m.obj, "{obj}"), (m.place, "{place}"), (m.side, "{side}")):
+                    text = re.sub(rf"\b{re.escape(value)}\b", slot, text) if value else text
+                forms[(m.kind, text)] += 1
+    total = sum(forms.values())
+    return -sum(c / total * math.log2(c / total) for c in forms.values())
+
+
+KNOB_MEASURES = {"name_typos": _typo_share, "nicknames": _nickname_share, "missing_fields": _missing_share,
+                 "mark_paraphrase": _mark_wordings, "plate_noise": _plate_share, "descriptor_drift": _drift_share}
+
+
+@pytest.fixture(scope="module")
+def knob_base():
+    return synthetic.generate(1500, seed=7)
+
+
+@functools.cache
+def _at(knob, value):
+    return synthetic.generate(1500, seed=7, config=synthetic.WorldConfig(events=1500, **{knob: value}))
+
+
+@pytest.mark.parametrize("knob", synthetic.NOISE_KNOBS)
+def test_each_noise_knob_changes_what_it_says(knob, knob_base):
+    assert set(KNOB_MEASURES) == set(synthetic.NOISE_KNOBS)
+    measure = KNOB_MEASURES[knob]
+    half, default, double = measure(_at(knob, 0.5)), measure(knob_base), measure(_at(knob, 2.0))
+    assert half < 0.9 * default and default < 0.9 * double, (half, default, double)
+    # The other kinds of noise stay about where they were.
+    for other, m in KNOB_MEASURES.items():
+        if other not in (knob, "name_typos") and not (knob == "name_typos" and other == "nicknames"):
+            assert m(_at(knob, 2.0)) == pytest.approx(m(knob_base), rel=0.25), other
+
+
+def test_double_noise_brings_in_wider_habits(knob_base):
+    def given_names(world):
+        return {p["name"].lower().split()[0] for _, p, t in _records(world)
+                if p["name"] and t.name and p["name"].lower().split()[0] != _name_parts(t)[0]}
+
+    usual = {n for names in (*synthetic.MALE_GIVEN.values(), *synthetic.FEMALE_GIVEN.values()) for n in names}
+    assert given_names(_at("nicknames", 2.0)) - usual - given_names(knob_base)  # "shelly", "jessie", "robbo"…
+    marks = [p["marks"] for _, p, _ in _records(_at("mark_paraphrase", 2.0)) if p["marks"]]
+    assert any(re.search(r"\b\w+ tattoo \(", m) for m in marks)  # "neck tattoo (snake)"
+    assert any(re.search(r"tattoo (left|right) \w+", m) for m in marks)  # "star tattoo left hand"
+    plates = [v["plate"] for e in _at("plate_noise", 2.0).events for v in e["vehicles"]]
+    assert any(re.fullmatch(r"[a-z0-9]{3} [a-z0-9]+", p) for p in plates)  # "rux 246"
+
+
+def test_the_generator_knows_nothing_of_the_matchers_tables():
+    """The noise is the generator's own: it imports none of the matcher's normalisation, keys,
+    scoring or nickname data (a matcher tuned to its generator would be measured on its own answers)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(synthetic.__file__).parent
+    refused = ("matching.normalise", "matching.keys", "matching.scoring", "matching.records", "matching.weights",
+               "matching.engine", "nicknames")
+    for name in ("synthetic.py", "synthetic_vocab.py", "synthetic_quality.py"):
+        source = (root / name).read_text()
+        tree = ast.parse(source)
+        imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert not {m for m in imported if m.startswith(refused)}, (name, imported)
+        assert "nicknames.txt" not in source and "matching/data" not in source.replace("matching/data/,", "")
 
 
 def test_every_event_person_has_a_true_identity(small_world):
@@ -274,7 +416,12 @@ def _level(a, b, feature):
 
 
 @pytest.mark.parametrize(("a", "b", "level"), [
-    ("John Smith", "Jon Smith", "exact"),  # a nickname of the same name
+    ("John Smith", "Jon Smith", "nickname"),  # a nickname of the same name
+    ("Shelly Ngata", "Michelle Ngata", "nickname"),  # a diminutive with another initial
+    ("Jess Brown", "JESSICA BROWN", "nickname"),  # and another case
+    ("Mick Tane", "Mike Tane", "nickname"),  # two nicknames of one name
+    ("Jonno Tipene", "John Tipene", "nickname"),  # a New Zealand form (the local supplement)
+    ("Shelly Ngata", "Michelle Ngaat", "partial"),  # a nickname, the family name misspelled
     ("Smith, John", "John Smith", "exact"),  # surname first
     ("John Smith", "John Smyth", "phonetic"),
     ("Andrew Wirght", "Andrew Wright", "fuzzy"),  # a transposition that changes the sound
@@ -295,6 +442,15 @@ def test_plate_and_mark_levels():
     assert _level(a, _rec(marks="rose tattoo, right hand"), "mark") == "strong"
     assert _level(a, _rec(marks="rose tat on neck"), "mark") == "some"
     assert _level(a, _rec(marks="nose ring"), "mark") == "else"
+    # Word order, stop words and punctuation say nothing; a side said by both does.
+    neck = _rec(marks="neck tattoo (snake)")
+    assert _level(neck, _rec(marks="tattoo of a snake, neck"), "mark") == "strong"
+    assert _level(neck, _rec(marks="snake tattoo on neck"), "mark") == "strong"
+    star = _rec(marks="star tattoo left hand")
+    assert _level(star, _rec(marks="tattoo of a star on left hand"), "mark") == "strong"
+    assert _level(star, _rec(marks="tattoo of a star on the back of his hand"), "mark") == "strong"
+    assert _level(star, _rec(marks="star tattoo, right hand"), "mark") == "some"
+    assert _level(_rec(marks="rose tattoo on hand"), _rec(marks="skull tattoo on hand"), "mark") == "else"
 
 
 def test_prior_follows_the_number_of_records_and_hubs_weigh_little():
@@ -318,6 +474,33 @@ def test_febrl4_slice_through_the_shared_core():
     assert result["true_links"] == 400
     assert result["f1"] >= 0.97, result
     assert febrl.FEBRL.levels is not RETAIL.levels and febrl.em is em  # one EM, two models
+
+
+def test_febrl1_dedupe_through_the_shared_core():
+    from matching import febrl
+
+    result = febrl.dedupe_quality(1)
+    assert (result["records"], result["linkable"]) == (1000, 1000)  # 500 originals, one duplicate each
+    assert result["f1"] >= 0.97 and result["cards"] <= 5 * result["records"], result
+    with pytest.raises(ValueError, match="number"):
+        febrl.load_dedupe(4)
+
+
+@pytest.mark.django_db
+def test_the_quality_bench_reads_its_cards_from_the_exports():
+    """bench/matching_quality.py counts what a user gets: every card it reads from the exports is a
+    live suggestion of the engine, and every cross-retailer one finds its other side by cross_match."""
+    from bench.matching_quality import cards_from_exports, run_ours
+
+    config = synthetic.WorldConfig(events=400, retailers=(("freshco", "FreshCo", "FC", 5), ("harbour", "Harbour", "HP", 4)))
+    world = synthetic.generate(400, seed=8, config=config)
+    synthetic.load(world)
+    run_ours(list(world.retailers))
+    cards = cards_from_exports(list(world.retailers))
+    live = set(Suggestion.objects.unscoped().filter(status="pending").values_list("person_id", "target_person_id"))
+    assert cards.cross_rows > 10 and cards.cross_unpaired == 0 and cards.cross_likely > 0
+    assert cards.likely and set(cards.likely) <= live
+    assert len(cards.likely) == len(live) - cards.beyond_top  # all 0.5 and over: no possible cards yet
 
 
 @pytest.mark.django_db

@@ -13,7 +13,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation, User
-from events.importer import DEFAULT_BATCH, ImportFileError, events_import
+from events.imports.report import ImportFileError
+from events.imports.writer import DEFAULT_BATCH, events_import
 from events.vocabulary import NOT_KNOWN, mapped_summary
 
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation, User
 from events.catalogue import products_import
-from events.importer import ImportFileError
+from events.imports.report import ImportFileError
 
 
 class Command(BaseCommand):

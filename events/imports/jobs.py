@@ -1,5 +1,5 @@
 """Imports through the browser: the upload is stored and hashed, a Celery job (events.tasks) works
-through it with events.importer, recording its progress and every refused row on the ImportJob."""
+through it with events.imports.writer, recording its progress and every refused row on the ImportJob."""
 
 from __future__ import annotations
 
@@ -16,16 +16,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from events.importer import (
-    IMPORT_SUFFIXES,
-    EventImporter,
-    ImportFileError,
-    ImportResult,
-    ImportSource,
-    RowError,
-    import_audit_summary,
-    limit_setting,
-)
+from events.imports.archive import IMPORT_SUFFIXES
+from events.imports.readers import ImportSource
+from events.imports.report import ImportFileError, ImportResult, RowError, limit_setting
+from events.imports.writer import EventImporter, import_audit_summary
 from events.models import ImportJob
 from events.vocabulary import NOT_KNOWN, mapped_summary
 
