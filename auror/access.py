@@ -439,6 +439,19 @@ def import_job_rule(user, action: str) -> Q:
     return NOTHING
 
 
+@rule("events.DescriptorSynonym")
+def descriptor_synonym_rule(user, action: str) -> Q:
+    """A retailer's own descriptor synonyms: investigators and admins read them (they import, and the
+    report refers to them); admins add and remove them. Store staff record through the form's
+    selects and have no use for them."""
+    own = Q(organisation_id=user.organisation_id)
+    if user.role == Role.RETAILER_ADMIN:
+        return own
+    if user.role == Role.INVESTIGATOR and action == VIEW:
+        return own
+    return NOTHING
+
+
 # --- Evidence --------------------------------------------------------------------------------------
 
 

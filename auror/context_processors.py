@@ -18,6 +18,7 @@ NAV = [
     ("Disclosures", "sharing:disclosures", {Role.INVESTIGATOR, Role.RETAILER_ADMIN}),
     ("Sharing", "sharing:agreements", {Role.RETAILER_ADMIN}),
     ("Lexicon", "guardrails:lexicon", {Role.RETAILER_ADMIN}),
+    ("Synonyms", "events:synonyms", {Role.RETAILER_ADMIN}),
     ("Audit", "audit:list", {Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPERATOR}),
     ("Security", "security", None),
 ]

@@ -24,14 +24,23 @@ POLICE_PARAMS = [
 ]
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER,
                                description="A UUID; sending the same create twice makes one event.")
+STRICT_VALUES = OpenApiParameter(
+    "strict_values", bool, description="Refuse (400) a build, age band, gender or role that is neither a value, a "
+                                       "synonym nor an age the rule reads; by default it is left out with a warning.")
+WARNINGS_NOTE = ("The response carries `warnings`: each descriptor value that was not the field's own, with "
+                 "`field` (dotted), `value`, `outcome` (`mapped`: read as `maps_to`; `not_known`: left out) and "
+                 "`action` (what was done, in words).")
 
 
 @extend_schema_view(
     list=extend_schema(parameters=POLICE_PARAMS, responses=EventOutputSerializer(many=True)),
     retrieve=extend_schema(parameters=POLICE_PARAMS, responses=EventDetailSerializer),
-    create=extend_schema(parameters=[IDEMPOTENCY], request=EventInput, responses=EventDetailSerializer),
-    update=extend_schema(request=EventInput, responses=EventDetailSerializer),
-    partial_update=extend_schema(request=EventInput, responses=EventDetailSerializer),
+    create=extend_schema(parameters=[IDEMPOTENCY, STRICT_VALUES], request=EventInput, responses=EventDetailSerializer,
+                         description=WARNINGS_NOTE),
+    update=extend_schema(parameters=[STRICT_VALUES], request=EventInput, responses=EventDetailSerializer,
+                         description=WARNINGS_NOTE),
+    partial_update=extend_schema(parameters=[STRICT_VALUES], request=EventInput, responses=EventDetailSerializer,
+                                 description=WARNINGS_NOTE),
 )
 class EventViewSet(ScopedModelViewSet):
     model = Event
@@ -71,7 +80,10 @@ class EventViewSet(ScopedModelViewSet):
                      token_id=self._token_id(), organisation_id=request.user.organisation_id)
         return Response(EventDetailSerializer(event).data)
 
-    def _validated(self, data, partial_base: Event | None = None) -> dict:
+    def _validated(self, data, partial_base: Event | None = None) -> tuple[dict, list[dict]]:
+        """The validated event and the warnings about its descriptor values (events.vocabulary)."""
+        from events.vocabulary import vocabulary_for
+
         org = request_org = self.request.user.organisation
         if partial_base is not None:
             from events.interchange import event_to_interchange
@@ -82,9 +94,16 @@ class EventViewSet(ScopedModelViewSet):
             org = partial_base.organisation
         if not getattr(request_org, "is_retailer", False):
             raise exceptions.PermissionDenied("Only retailers record events.")
-        serializer = EventInput(data=data, context={"organisation": org})
+        strict = self.request.query_params.get("strict_values", "").lower() in ("1", "true", "yes", "on")
+        warnings: list[dict] = []
+        serializer = EventInput(data=data, context={"organisation": org, "vocabulary": vocabulary_for(org),
+                                                    "strict_values": strict, "warnings": warnings})
         serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return serializer.validated_data, warnings
+
+    @staticmethod
+    def _with_warnings(event: Event, warnings: list[dict]) -> dict:
+        return {**EventDetailSerializer(event).data, "warnings": warnings}
 
     def create(self, request, *args, **kwargs):
         key = request.headers.get("Idempotency-Key")
@@ -92,16 +111,17 @@ class EventViewSet(ScopedModelViewSet):
             client_key = uuid.UUID(key) if key else None
         except ValueError as exc:
             raise exceptions.ValidationError({"Idempotency-Key": ["Must be a UUID."]}) from exc
-        data = self._validated(request.data)
+        data, warnings = self._validated(request.data)
         event, created = services.event_submit(actor=request.user, data=data, client_key=client_key, via="api",
                                                token_id=self._token_id())
-        return Response(EventDetailSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(self._with_warnings(event, warnings),
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def update(self, request, *args, **kwargs):
         event = self.get_object()
-        data = self._validated(request.data, partial_base=event if kwargs.get("partial") else None)
+        data, warnings = self._validated(request.data, partial_base=event if kwargs.get("partial") else None)
         event = services.event_update(actor=request.user, event=event, data=data, via="api", token_id=self._token_id())
-        return Response(EventDetailSerializer(event).data)
+        return Response(self._with_warnings(event, warnings))
 
     def destroy(self, request, *args, **kwargs):
         event = self.get_object()

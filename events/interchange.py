@@ -1,6 +1,10 @@
 """The event interchange format (shared/INTERCHANGE.md): one validator for every way an event
 arrives — the API, a JSONL/CSV/ZIP import, and the HTML form (whose fields are named like the CSV
-columns, e.g. `persons.0.name`). Errors are keyed by the same dotted names."""
+columns, e.g. `persons.0.name`). Errors are keyed by the same dotted names.
+
+Descriptors with a fixed vocabulary (build, age band, gender, role) are `DescriptorField`s: given a
+vocabulary in the context (events.vocabulary; imports and the API), they read synonyms and leave
+out, with a warning, what they cannot read."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from rest_framework import serializers
 
 from accounts.models import PoliceSharing, Store
 from events.models import AgeBand, Build, Event, EventType, Gender, PersonRole
+from events.vocabulary import UNREADABLE_VALUE, unknown_value_message
 
 TEXT_FIELD_LABELS = {
     "narrative": "Narrative",
@@ -65,19 +70,65 @@ class ClonedFieldsSerializer(serializers.Serializer):
         }
 
 
+class DescriptorField(serializers.ChoiceField):
+    """A descriptor with a fixed vocabulary. The serializer's context may carry:
+
+    - `vocabulary` (events.vocabulary.Vocabulary, loaded once per import or request): a synonym or an
+      age the rule reads is taken as its value ("stocky" → heavy, "30-40" → 35-44); a value still
+      unknown is left out (a role: recorded as other) and noted, unless the guardrails refuse it
+      (a sensitive characteristic is refused in a descriptor as in free text);
+    - `strict_values`: a value still unknown is refused, naming the field.
+
+    What was done is noted on the person (PersonInput.descriptor_notes) and handed, with the field's
+    dotted path, to the context's `warnings` list by EventInput.validate. Without a vocabulary (the
+    HTML form, whose selects give the values) only the field's own values are accepted."""
+
+    def to_internal_value(self, data):
+        vocabulary = self.context.get("vocabulary")
+        if vocabulary is None or (isinstance(data, str) and data in self.choice_strings_to_values):
+            return super().to_internal_value(data)
+        if isinstance(data, bool) or not isinstance(data, (str, int, float)):
+            self.fail("invalid_choice", input=data)
+        if str(data).strip() == "":
+            if self.allow_blank:
+                return ""
+            if self.default is not serializers.empty:
+                return self.get_default()
+        reading = vocabulary.read(self.field_name, data)
+        if reading is None:
+            _guard(str(data), self.field_name, self.context.get("organisation"))
+            if self.context.get("strict_values"):
+                raise serializers.ValidationError(unknown_value_message(self.field_name, data))
+        note = vocabulary.note(self.field_name, data, reading)
+        notes = getattr(self.parent, "descriptor_notes", None)
+        if note is not None and notes is not None:
+            notes.append(note)
+        return reading.value if reading is not None else UNREADABLE_VALUE[self.field_name]
+
+
+DESCRIPTOR_NOTES = "_descriptor_notes"  # a person's notes, until EventInput.validate moves them to `warnings`
+
+
 class PersonInput(ClonedFieldsSerializer):
     ref = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    role = serializers.ChoiceField(choices=PersonRole.choices, default=PersonRole.OFFENDER)
+    role = DescriptorField(choices=PersonRole.choices, default=PersonRole.OFFENDER)
     name = GuardedCharField(max_length=120, required=False, allow_blank=True, default="")
     aliases = serializers.ListField(child=GuardedCharField(max_length=120), required=False, default=list, max_length=20)
-    age_band = serializers.ChoiceField(choices=AgeBand.choices, required=False, allow_blank=True, default="")
-    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True, default="")
+    age_band = DescriptorField(choices=AgeBand.choices, required=False, allow_blank=True, default="")
+    gender = DescriptorField(choices=Gender.choices, required=False, allow_blank=True, default="")
     height_cm = serializers.IntegerField(min_value=50, max_value=250, required=False, allow_null=True, default=None)
-    build = serializers.ChoiceField(choices=Build.choices, required=False, allow_blank=True, default="")
+    build = DescriptorField(choices=Build.choices, required=False, allow_blank=True, default="")
     hair = GuardedCharField(max_length=120, required=False, allow_blank=True, default="")
     clothing = GuardedCharField(max_length=300, required=False, allow_blank=True, default="")
     marks = GuardedCharField(max_length=300, required=False, allow_blank=True, default="")
     images = serializers.ListField(child=serializers.CharField(max_length=300), required=False, default=list, max_length=20)
+
+    def to_internal_value(self, data):
+        self.descriptor_notes: list[dict[str, str]] = []
+        attrs = super().to_internal_value(data)
+        if self.descriptor_notes:
+            attrs[DESCRIPTOR_NOTES] = self.descriptor_notes
+        return attrs
 
 
 class ProductInput(ClonedFieldsSerializer):
@@ -110,7 +161,10 @@ class VehicleInput(ClonedFieldsSerializer):
 
 
 class EventInput(ClonedFieldsSerializer):
-    """One event in the interchange format. Context: `organisation` (the importing retailer)."""
+    """One event in the interchange format. Context: `organisation` (the importing retailer); for
+    descriptor synonyms `vocabulary`, `strict_values` and `warnings` (a list that receives, once the
+    event is valid, {"field": "persons.0.build", "value", "outcome", "maps_to", "action"} for each
+    descriptor value that was not the field's own; see DescriptorField)."""
 
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     store = serializers.CharField(max_length=30)
@@ -146,6 +200,8 @@ class EventInput(ClonedFieldsSerializer):
         return value
 
     def validate(self, attrs):
+        notes = [{**n, "field": f"persons.{i}.{n['field']}"}
+                 for i, p in enumerate(attrs.get("persons", [])) for n in p.pop(DESCRIPTOR_NOTES, ())]
         if len(attrs.get("persons", [])) > 50:
             raise serializers.ValidationError({"persons": ["At most 50 people per event."]})
         refs = []
@@ -165,6 +221,9 @@ class EventInput(ClonedFieldsSerializer):
             raise serializers.ValidationError({"sensitive_reason": ["Say why this event is sensitive (e.g. minor)."]})
         if attrs.get("weapon") and len(attrs["weapon"].split()) > 3:
             raise serializers.ValidationError({"weapon": ["A weapon is a short word, e.g. knife."]})
+        warnings = self.context.get("warnings")
+        if warnings is not None:
+            warnings.extend(notes)
         return attrs
 
 

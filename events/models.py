@@ -117,6 +117,15 @@ class Build(models.TextChoices):
     MUSCULAR = "muscular", "Muscular"
 
 
+class Descriptor(models.TextChoices):
+    """The descriptors of a person with a fixed vocabulary (events.vocabulary reads their synonyms)."""
+
+    BUILD = "build", "Build"
+    AGE_BAND = "age_band", "Age band"
+    GENDER = "gender", "Gender"
+    ROLE = "role", "Role"
+
+
 class EventPerson(models.Model):
     """A person involved, described by appearance and behaviour only: there is no field for
     ethnicity, skin tone, religion, political affiliation or sexual orientation (DESIGN.md rule 4)."""
@@ -259,6 +268,13 @@ class ImportJob(models.Model):
     refused = models.PositiveIntegerField(default=0)
     # [{"line": 12, "field": "persons.0.clothing", "reason": "..."}], every refused row's every error.
     errors = models.JSONField(default=list, blank=True)
+    strict_values = models.BooleanField(default=False, help_text="Refuse a row whose descriptor value is not "
+                                                                 "a value, a synonym or an age the rule reads.")
+    # [{"line": 12, "field": "persons.0.build", "value": "lanky-ish", "action": "..."}]: every value that
+    # could not be read and was left out (not in strict mode, where such a row is refused).
+    warnings = models.JSONField(default=list, blank=True)
+    # [{"field": "build", "value": "stocky", "maps_to": "heavy", "count": 412}]: values read as a synonym.
+    mapped = models.JSONField(default=list, blank=True)
     message = models.CharField(max_length=500, blank=True, help_text="Why the whole file was refused, if it was.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -282,3 +298,31 @@ class ImportJob(models.Model):
         if self.finished:
             return 100
         return int(100 * self.processed / self.total) if self.total else 0
+
+
+class DescriptorSynonym(models.Model):
+    """A retailer's own word for a descriptor value ("big lad" → heavy), read before the built-in table
+    (events/data/descriptor_synonyms.json) for that retailer's imports and API calls only."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=10, choices=Descriptor.choices)
+    value = models.CharField(max_length=60, help_text="The word as the retailer's data writes it.")
+    normalised = models.CharField(max_length=60, editable=False)
+    maps_to = models.CharField(max_length=10, blank=True, help_text="A value of the field; empty: not known.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["field", "normalised"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "field", "normalised"],
+                                    name="descriptor_synonym_unique_per_org"),
+            models.CheckConstraint(condition=models.Q(field__in=[c.value for c in Descriptor]),
+                                   name="descriptor_synonym_field_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.value} → {self.maps_to or 'not known'}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import views, views_capture, views_import
+from events import views, views_capture, views_import, views_vocabulary
 
 app_name = "events"
 urlpatterns = [
@@ -18,6 +18,10 @@ urlpatterns = [
     path("import/<int:pk>/", views_import.ImportJobView.as_view(), name="import_job"),
     path("import/<int:pk>/status/", views_import.ImportJobStatusView.as_view(), name="import_status"),
     path("import/<int:pk>/refused.csv", views_import.ImportJobErrorsView.as_view(), name="import_errors"),
+    path("import/<int:pk>/left-out.csv", views_import.ImportJobWarningsView.as_view(), name="import_warnings"),
+    # Descriptor synonyms (events.views_vocabulary)
+    path("synonyms/", views_vocabulary.SynonymsView.as_view(), name="synonyms"),
+    path("synonyms/<int:pk>/remove/", views_vocabulary.SynonymRemoveView.as_view(), name="synonym_remove"),
     path("export/", views_import.EventExportView.as_view(), name="export"),
     path("catalogue/", views_import.CatalogueView.as_view(), name="catalogue"),
     path("products/search/", views_import.ProductSearchView.as_view(), name="product_search"),

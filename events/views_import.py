@@ -2,7 +2,8 @@
 
 - Import: upload a .jsonl/.csv/.zip and choose the mode; a Celery job works through it; the job
   page shows a progress bar (polling a small JSON status endpoint, or a meta refresh without JS)
-  and then the refused rows, downloadable as CSV.
+  and then the refused rows and the descriptor values left out, each downloadable as CSV, and the
+  values read as synonyms (events.vocabulary), counted.
 - Export: the event list's current filters as interchange JSON Lines.
 - Catalogue: retailer admins upload the product CSV; the event form searches it.
 """
@@ -44,6 +45,10 @@ class ImportForm(forms.Form):
     file = forms.FileField(label="File", help_text="A .jsonl, .csv or .zip (the data file plus the stills it names).")
     mode = forms.ChoiceField(label="If some rows are refused", choices=ImportJob.Mode.choices,
                              initial=ImportJob.Mode.KEEP_GOOD, widget=forms.RadioSelect)
+    strict_values = forms.BooleanField(
+        label="Refuse rows with a descriptor the synonym table does not know", required=False,
+        help_text="By default a build, age band, gender or role that is neither a value nor a synonym is left out "
+                  "of its row, which is kept, and listed in the report.")
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -79,7 +84,7 @@ class ImportView(RoleRequiredMixin, View):
             return self.render(form, status=400)
         try:
             job = import_job_create(user=request.user, upload=form.cleaned_data["file"],
-                                    mode=form.cleaned_data["mode"])
+                                    mode=form.cleaned_data["mode"], strict_values=form.cleaned_data["strict_values"])
         except ImportFileError as exc:
             form.add_error("file", str(exc))
             return self.render(form, status=400)
@@ -116,6 +121,8 @@ class ImportJobView(ScopedQuerysetMixin, DetailView):
         ctx["state"] = _live(job)
         ctx["errors_shown"] = job.errors[:REPORT_ROWS_SHOWN] if job.finished else []
         ctx["errors_more"] = max(0, len(job.errors) - REPORT_ROWS_SHOWN) if job.finished else 0
+        ctx["warnings_shown"] = job.warnings[:REPORT_ROWS_SHOWN] if job.finished else []
+        ctx["warnings_more"] = max(0, len(job.warnings) - REPORT_ROWS_SHOWN) if job.finished else 0
         ctx["status_url"] = reverse("events:import_status", args=[job.pk])
         return ctx
 
@@ -136,19 +143,28 @@ class ImportJobErrorsView(ScopedQuerysetMixin, View):
     model = ImportJob
     allowed_roles = IMPORTERS
     http_method_names = ["get", "head", "options"]
+    report, columns, suffix = "errors", ("line", "field", "reason"), "refused-rows"
 
     def get(self, request, pk):
         job = self.get_object()
+        rows = getattr(job, self.report)
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(["line", "field", "reason"])
-        for e in job.errors:
-            writer.writerow([e.get("line"), e.get("field"), e.get("reason")])
-        audit_record(action="event.import.report", actor=request.user, obj=job, detail={"rows": len(job.errors)})
+        writer.writerow(self.columns)
+        for e in rows:
+            writer.writerow([e.get(c) for c in self.columns])
+        audit_record(action="event.import.report", actor=request.user, obj=job,
+                     detail={"rows": len(rows), "report": self.report})
         response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
         stem = Path(job.original_name).stem or "import"
-        response["Content-Disposition"] = f'attachment; filename="{stem}-refused-rows.csv"'
+        response["Content-Disposition"] = f'attachment; filename="{stem}-{self.suffix}.csv"'
         return response
+
+
+class ImportJobWarningsView(ImportJobErrorsView):
+    """Every descriptor value a job left out as CSV: line, field, value, what was done."""
+
+    report, columns, suffix = "warnings", ("line", "field", "value", "action"), "values-left-out"
 
 
 # --- export ----------------------------------------------------------------------------------------

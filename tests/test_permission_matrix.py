@@ -126,6 +126,7 @@ class Objects:
     event: int  # an event the organisation's people may see (for police: one shared with the agency)
     evidence: int  # an evidence item on that event
     import_job: int
+    synonym: int  # a descriptor synonym the retailer added
     draft: uuid.UUID  # the persona's own draft
     token: int  # the persona's own API token
     audit: int  # a row of the organisation's audit log
@@ -264,6 +265,13 @@ MATRIX: dict[str, Route] = {
     "events:import_job": Route(args=JOB, GET=grant({"investigator": 200, "admin": 200})),
     "events:import_status": Route(args=JOB, GET=grant({"investigator": 200, "admin": 200})),
     "events:import_errors": Route(args=JOB, GET=grant({"investigator": 200, "admin": 200})),
+    "events:import_warnings": Route(args=JOB, GET=grant({"investigator": 200, "admin": 200})),
+    "events:synonyms": Route(GET=grant({"investigator": 200, "admin": 200}),
+                             POST=grant({"investigator": 403, "admin": 400}),
+                             note="investigators read the table (they import); only admins add to it"),
+    "events:synonym_remove": Route(args=by("synonym"), POST=grant({"investigator": 403, "admin": 302}),
+                                   note="investigators see the entry but may not remove it: 403; another "
+                                        "retailer's: 404"),
     "events:export": Route(GET=grant({"investigator": 200, "admin": 200, "officer": 200})),
     "events:catalogue": Route(GET=grant({"admin": 200}), POST=grant({"admin": 400})),
     "events:product_search": Route(GET=grant(dict.fromkeys(RETAIL, 200))),
@@ -464,6 +472,7 @@ def scene(world, settings, tmp_path) -> Scene:
     from accounts.tokens import token_create
     from audit.services import audit_record
     from events.models import EventDraft, ImportJob
+    from events.services_vocabulary import descriptor_synonym_add
     from evidence.services import derivative_make, evidence_upload
     from tests.factories import EventFactory, UserFactory
 
@@ -485,6 +494,9 @@ def scene(world, settings, tmp_path) -> Scene:
             stored = evidence_upload(actor=event.created_by, event=event, files=[_Upload(_png(), f"{slug}.png")])
             items[slug] = stored.stored[0]
             derivative_make(item_id=items[slug].pk)
+    synonyms = {slug: descriptor_synonym_add(actor=admin, organisation=admin.organisation, field="build",
+                                             value=f"big {slug}", maps_to="heavy")
+                for slug, admin in (("acme", w.admin), ("bmart", w.other_admin))}
     jobs = {org: ImportJob.objects.create(organisation=user.organisation, user=user, original_name="shrink.csv",
                                           status=ImportJob.Status.DONE,
                                           errors=[{"line": 2, "field": "store", "reason": "No store"}])
@@ -515,9 +527,11 @@ def scene(world, settings, tmp_path) -> Scene:
             user=colleagues[slug].pk, event=getattr(events.get(slug), "pk", MISSING_PK),
             evidence=getattr(items.get(slug), "pk", MISSING_PK),
             import_job=getattr(jobs.get(slug), "pk", MISSING_PK),
+            synonym=getattr(synonyms.get(slug), "pk", MISSING_PK),
             draft=draft.key if draft else uuid.uuid4(), token=token.pk, audit=audits[slug].pk, invite=invites[slug])
     scene.missing = Objects(org=MISSING_PK, store=MISSING_PK, user=MISSING_PK, event=MISSING_PK,
-                            evidence=MISSING_PK, import_job=MISSING_PK, draft=uuid.uuid4(), token=MISSING_PK,
+                            evidence=MISSING_PK, import_job=MISSING_PK, synonym=MISSING_PK, draft=uuid.uuid4(),
+                            token=MISSING_PK,
                             audit=MISSING_PK, invite=("MjAwMDAwMDAwMA", "bad-token"))
     return scene
 

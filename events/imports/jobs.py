@@ -21,6 +21,7 @@ from events.imports.readers import ImportSource
 from events.imports.report import ImportFileError, ImportResult, RowError, limit_setting
 from events.imports.writer import EventImporter, import_audit_summary
 from events.models import ImportJob
+from events.vocabulary import NOT_KNOWN, mapped_summary
 
 IMPORTING_ROLES = frozenset({"investigator", "retailer_admin"})
 _LOCK_CLASS = 7301  # pg advisory lock namespace for import jobs
@@ -31,7 +32,7 @@ def max_upload_bytes() -> int:
 
 
 @transaction.atomic
-def import_job_create(*, user, upload, mode: str) -> ImportJob:
+def import_job_create(*, user, upload, mode: str, strict_values: bool = False) -> ImportJob:
     """Store the uploaded file and queue its import (on commit). The upload is hashed while it is
     stored; the audit row records who uploaded what."""
     if user.role not in IMPORTING_ROLES or not user.organisation.is_retailer:
@@ -46,11 +47,12 @@ def import_job_create(*, user, upload, mode: str) -> ImportJob:
         digest.update(chunk)
     upload.seek(0)
     job = ImportJob(organisation=user.organisation, user=user, original_name=name[:200], size=upload.size or 0,
-                    sha256=digest.hexdigest(), mode=mode)
+                    sha256=digest.hexdigest(), mode=mode, strict_values=strict_values)
     job.file.save(f"{uuid.uuid4().hex}{Path(name).suffix.lower()}", upload, save=False)
     job.save()
     audit_record(action="event.import.upload", actor=user, obj=job,
-                 detail={"file": job.original_name, "size": job.size, "sha256": job.sha256, "mode": mode})
+                 detail={"file": job.original_name, "size": job.size, "sha256": job.sha256, "mode": mode,
+                         "strict_values": strict_values})
     from events.tasks import run_import_job
 
     transaction.on_commit(lambda: run_import_job.delay(job.pk))
@@ -93,6 +95,8 @@ def _import_job_work(job: ImportJob) -> str:
     skip = 0 if atomic else job.processed
     base = {"created": 0 if atomic else job.created, "updated": 0 if atomic else job.updated,
             "refused": 0 if atomic else job.refused}
+    # Descriptor values left out are stored line by line; those read as a synonym, counted.
+    noted = {"seen": 0, "mapped": [] if atomic else list(job.mapped)}
     suffix = Path(job.original_name).suffix.lower()
     actor_label = f"import job {job.pk}"
     try:
@@ -108,20 +112,27 @@ def _import_job_work(job: ImportJob) -> str:
                 def on_batch(result: ImportResult, errors: list[RowError], rows: int) -> None:
                     state = {"processed": skip + result.rows, "created": base["created"] + result.created,
                              "updated": base["updated"] + result.updated, "refused": base["refused"] + result.refused}
+                    new = result.warnings[noted["seen"]:]
+                    mapped = mapped_summary([*noted["mapped"], *(w.as_dict() for w in new)])
                     with connection.cursor() as cur:
                         cur.execute(
                             "UPDATE events_importjob SET processed = %s, created = %s, updated = %s, refused = %s, "
-                            "errors = errors || %s::jsonb WHERE id = %s",
+                            "errors = errors || %s::jsonb, warnings = warnings || %s::jsonb, mapped = %s::jsonb "
+                            "WHERE id = %s",
                             [state["processed"], state["created"], state["updated"], state["refused"],
-                             json.dumps([e.as_dict() for e in errors]), job.pk])
+                             json.dumps([e.as_dict() for e in errors]),
+                             json.dumps([w.as_dict() for w in new if w.outcome == NOT_KNOWN]), json.dumps(mapped),
+                             job.pk])
+                    noted.update(seen=len(result.warnings), mapped=mapped)
                     cache.set(import_progress_key(job.pk), {**state, "total": source.total}, 3600)
 
                 importer = EventImporter(organisation=job.organisation, actor=job.user, actor_label=actor_label,
                                          atomic=atomic, via="browser", job_id=job.pk, source_label=job.original_name,
-                                         on_batch=on_batch)
+                                         on_batch=on_batch, strict_values=job.strict_values)
                 if atomic:
                     ImportJob.objects.unscoped().filter(pk=job.pk).update(processed=0, created=0, updated=0,
-                                                                          refused=0, errors=[])
+                                                                          refused=0, errors=[], warnings=[],
+                                                                          mapped=[])
                 result = importer.run(source, skip_rows=skip)
     except ImportFileError as exc:
         _import_job_finish(job, status=ImportJob.Status.FAILED, message=str(exc))
@@ -129,7 +140,9 @@ def _import_job_work(job: ImportJob) -> str:
     update: dict[str, Any] = {}
     if atomic:  # the job's own progress rows rolled back with the import: record the outcome now
         update = {"processed": result.rows, "created": result.created, "updated": result.updated,
-                  "refused": result.refused, "errors": [e.as_dict() for e in result.errors]}
+                  "refused": result.refused, "errors": [e.as_dict() for e in result.errors],
+                  "warnings": [w.as_dict() for w in result.warnings if w.outcome == NOT_KNOWN],
+                  "mapped": mapped_summary(w.as_dict() for w in result.warnings)}
     message = (f"Nothing was imported: {result.refused} row(s) were refused and you chose all or nothing."
                if result.rolled_back else "")
     _import_job_finish(job, status=ImportJob.Status.DONE, message=message, result=result, **update)
@@ -144,7 +157,8 @@ def _import_job_finish(job: ImportJob, *, status: str, message: str = "", result
     job.refresh_from_db()
     import_audit_summary(organisation=job.organisation, actor=job.user, actor_label=f"import job {job.pk}",
                          source=job.original_name, result=result or ImportResult(rows=0),
-                         atomic=job.mode == ImportJob.Mode.ALL_OR_NOTHING, job_id=job.pk)
+                         atomic=job.mode == ImportJob.Mode.ALL_OR_NOTHING, job_id=job.pk,
+                         strict_values=job.strict_values)
     # The upload held people's details in the clear; once imported it has no further use (its
     # SHA-256 stays on the job and in the audit log).
     stored = job.file.name

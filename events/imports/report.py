@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
+from events.vocabulary import RowWarning
+
 
 def limit_setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
@@ -39,6 +41,7 @@ class ImportResult:
     updated: int = 0
     refused: int = 0  # rows refused
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)  # descriptor values mapped or left out (rows kept)
     rolled_back: bool = False
     event_ids: list[int] = field(default_factory=list)
 

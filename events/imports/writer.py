@@ -43,6 +43,7 @@ from events.imports.readers import ImportSource, check_image_path
 from events.imports.report import ImportFileError, ImportResult, RowError, flatten_detail
 from events.interchange import EventInput
 from events.models import Event
+from events.vocabulary import NOT_KNOWN, RowWarning, vocabulary_for
 from evidence.blobs import blobs_removed_unless_committed
 
 DEFAULT_BATCH = 1000
@@ -93,7 +94,8 @@ class EventImporter:
 
     def __init__(self, *, organisation, actor=None, actor_label: str = "import command", atomic: bool = False,
                  batch_size: int = DEFAULT_BATCH, via: str = "import", job_id: int | None = None,
-                 source_label: str = "", on_batch: BatchHook | None = None, parallel: bool = True):
+                 source_label: str = "", on_batch: BatchHook | None = None, parallel: bool = True,
+                 strict_values: bool = False):
         if not organisation.is_retailer:
             raise ImportFileError(f"{organisation.name} is not a retailer: only retailers record events.")
         if actor is not None and actor.organisation_id != organisation.pk:
@@ -108,7 +110,10 @@ class EventImporter:
         self.audit = services.BatchAudit(source=source_label, actor_label=actor_label, job_id=job_id)
         self.stores = {s.code: s for s in Store.objects.unscoped().filter(organisation=organisation)
                        .select_related("organisation")}
-        self._serializer = _ImportEventInput(context={"organisation": organisation, "stores": self.stores})
+        # Descriptor synonyms (events.vocabulary): the retailer's own and the built-in table, loaded once.
+        self._serializer = _ImportEventInput(context={"organisation": organisation, "stores": self.stores,
+                                                      "vocabulary": vocabulary_for(organisation),
+                                                      "strict_values": strict_values, "warnings": []})
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -150,6 +155,7 @@ class EventImporter:
             if errors:
                 self._refuse(result, batch_errors, line, errors)
             else:
+                notes = validated.pop("_warnings", ())
                 ext = validated["external_id"]
                 if ext and ext in pending_ids:  # the same event twice in a file: the later line updates it
                     batch_rows -= 1
@@ -158,6 +164,7 @@ class EventImporter:
                 if ext:
                     pending_ids.add(ext)
                 batch.append(_Row(line, validated))
+                result.warnings.extend(RowWarning(line=line, **n) for n in notes)
             if batch_rows >= self.batch_size:
                 self._flush(batch, batch_errors, batch_rows, result)
                 batch, batch_errors, batch_rows, pending_ids = [], [], 0, set()
@@ -188,6 +195,7 @@ class EventImporter:
             sink.append(err)
 
     def _validate(self, data: dict[str, Any], root: Path) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+        self._serializer.context["warnings"] = warnings = []
         try:
             validated = self._serializer.run_validation(data)
         except serializers.ValidationError as exc:
@@ -198,6 +206,8 @@ class EventImporter:
                 problem = check_image_path(root, rel)
                 if problem:
                     errors.append((f"persons.{i}.images.{j}", problem))
+        if warnings:  # carried with the row (from a helper process too) until _run records them with its line
+            validated["_warnings"] = warnings
         return (None, errors) if errors else (validated, [])
 
     def _flush(self, batch: list[_Row], batch_errors: list[RowError], batch_rows: int, result: ImportResult) -> None:
@@ -276,30 +286,32 @@ class EventImporter:
 
 
 def events_import(*, organisation, path: str | Path, actor=None, atomic: bool = False, name: str | None = None,
-                  batch_size: int = DEFAULT_BATCH, actor_label: str = "import command") -> ImportResult:
+                  batch_size: int = DEFAULT_BATCH, actor_label: str = "import command",
+                  strict_values: bool = False) -> ImportResult:
     """Import a .jsonl, .csv or .zip into `organisation` (the `manage.py import_events` path).
     Raises ImportFileError when the file as a whole cannot be imported; writes one summary audit
     row for the import whatever the outcome."""
     with ImportSource(path, name=name) as source:
         label = source.name
         importer = EventImporter(organisation=organisation, actor=actor, actor_label=actor_label, atomic=atomic,
-                                 batch_size=batch_size, source_label=label)
+                                 batch_size=batch_size, source_label=label, strict_values=strict_values)
         result = importer.run(source)
     import_audit_summary(organisation=organisation, actor=actor, actor_label=actor_label, source=label,
-                         result=result, atomic=atomic)
+                         result=result, atomic=atomic, strict_values=strict_values)
     return result
 
 
 @transaction.atomic
 def import_audit_summary(*, organisation, actor, actor_label: str, source: str, result: ImportResult,
-                         atomic: bool, job_id: int | None = None) -> None:
+                         atomic: bool, job_id: int | None = None, strict_values: bool = False) -> None:
     audit_record(
         action="event.import.finish", actor=actor, actor_email="" if actor else actor_label,
         organisation_id=organisation.pk,
         object_type="events.importjob" if job_id else "", object_id=job_id or "", object_repr=source[:200],
         detail={"source": source, "mode": "all_or_nothing" if atomic else "keep_good", "rows": result.rows,
                 "created": result.created, "updated": result.updated, "refused": result.refused,
-                "rolled_back": result.rolled_back},
+                "rolled_back": result.rolled_back, "strict_values": strict_values,
+                "values_left_out": sum(1 for w in result.warnings if w.outcome == NOT_KNOWN)},
     )
 
 
