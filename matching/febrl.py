@@ -182,14 +182,7 @@ def link(left: list[FebrlRecord], right: list[FebrlRecord], *, threshold: float 
     """Scored links above the threshold: (left index, right index, probability)."""
     pairs = candidate_pairs(left, right)
     params = params or train(left, right, pairs, seed=seed)
-    tf = term_frequencies(left + right)
-    out = []
-    for i, j in pairs:
-        w = weight_only(compare(left[i], right[j]), params, tf)
-        p = 1 / (1 + 2 ** (-w)) if w > -60 else 0.0
-        if p >= threshold:
-            out.append((i, j, p))
-    return out, params, len(pairs)
+    return _scored(left, right, pairs, params, term_frequencies(left + right), threshold), params, len(pairs)
 
 
 def quality(left: list[FebrlRecord], right: list[FebrlRecord], links: list[tuple[int, int, float]]) -> dict:
@@ -244,14 +237,7 @@ def dedupe(records: list[FebrlRecord], *, threshold: float = 0.5, seed: int = 0
     vectors = [level_vector(compare(records[i], records[j])) for i, j in pairs]
     m, prior = em(vectors, [], u, model=FEBRL, iterations=40, prior=0.1)
     params = Params(m=m, u=u, prior=prior, tf_levels=FEBRL.tf_levels)
-    tf = term_frequencies(records)
-    out = []
-    for i, j in pairs:
-        w = weight_only(compare(records[i], records[j]), params, tf)
-        p = 1 / (1 + 2 ** (-w)) if w > -60 else 0.0
-        if p >= threshold:
-            out.append((i, j, p))
-    return out, params, len(pairs)
+    return _scored(records, records, pairs, params, term_frequencies(records), threshold), params, len(pairs)
 
 
 def card_quality(records: list[FebrlRecord], cards: list[tuple[int, int]]) -> dict:
@@ -292,3 +278,14 @@ def febrl4_quality(*, threshold: float = 0.5, seed: int = 0, limit: int | None =
         right = [r for r in right if r.entity in keep]
     links, params, n_pairs = link(left, right, threshold=threshold, seed=seed)
     return {**quality(left, right, links), "pairs": n_pairs, "threshold": threshold, "prior": params.prior}
+
+
+def _scored(left: list, right: list, pairs, params: Params, tf, threshold: float) -> list[tuple[int, int, float]]:
+    """(i, j, match probability) of the pairs scoring at least the threshold (linkage and dedupe alike)."""
+    out = []
+    for i, j in pairs:
+        w = weight_only(compare(left[i], right[j]), params, tf)
+        p = 1 / (1 + 2 ** (-w)) if w > -60 else 0.0
+        if p >= threshold:
+            out.append((i, j, p))
+    return out
