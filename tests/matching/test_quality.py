@@ -486,6 +486,30 @@ def test_febrl1_dedupe_through_the_shared_core():
         febrl.load_dedupe(4)
 
 
+def test_febrl_comparisons_name_swaps_one_address_and_a_prior_over_all_pairs():
+    from matching import febrl
+
+    def rec(**values):
+        return febrl.FebrlRecord("rec-1-org", {f: values.get(f, "") for f in febrl.FIELDS})
+
+    a = rec(given_name="georgia", surname="pettigrove", street_number="154", address_1="badimara street")
+    swapped = rec(given_name="pettigrove", surname="georgia", street_number="154", address_1="badimara street")
+    levels = {lv.feature: lv.level for lv in febrl.compare(a, swapped)}
+    assert levels["given_name"] == levels["surname"] == "exact"  # family name first on one form
+    assert levels["address"] == "exact" and "street_number" not in levels and "address_1" not in levels
+    other = rec(given_name="georgia", surname="mason", street_number="92", address_1="badimara street")
+    levels = {lv.feature: lv.level for lv in febrl.compare(a, other)}
+    assert (levels["surname"], levels["address"]) == ("else", "street")
+    assert levels["date_of_birth"] == "null"  # missing on both: unknown, never a disagreement
+    dob = {lv.feature: lv.level for lv in febrl.compare(rec(date_of_birth="19540225"), rec(date_of_birth="19540252"))}
+    assert dob["date_of_birth"] == "one_edit"  # a transposed pair of digits
+
+    # The prior is the share of matches among all pairs (u comes from random pairs), not among the
+    # candidates: FEBRL1 has 500 true pairs among 1000 × 999 / 2.
+    result = febrl.dedupe_quality(1)
+    assert 0.5 * 500 / 499_500 < result["prior"] < 2 * 500 / 499_500, result
+
+
 @pytest.mark.django_db
 def test_the_quality_bench_reads_its_cards_from_the_exports():
     """bench/matching_quality.py counts what a user gets: every card it reads from the exports is a
