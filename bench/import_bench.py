@@ -5,7 +5,7 @@
 Each run imports the file into a fresh retailer (same stores and catalogue), so every row creates an
 event, through the real command in its own process (start-up included). `--reimport` also times a
 second import of the same file into the same retailer (every row an update). Reports the median of
-the runs and exits 1 when it is under the gate (500 events/s). The database is migrated first.
+the runs and exits 1 when it is under the gate (1,000 events/s, issue 9: "import of 100k events ≥ 1,000 events/s through the one write path"). The database is migrated first.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-GATE = 500.0
+GATE = 1000.0
 
 
 def run_import(slug: str, path: Path, extra: list[str]) -> tuple[float, str]:
