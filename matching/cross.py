@@ -269,7 +269,7 @@ def counterparts_scored(*, records: list, ranked: dict[int, list], tf: dict[int,
     from matching.engine import entity_count, settings_for
     from matching.weights import params_for
 
-    sides: dict[int, tuple] = {}
+    sides: dict[tuple[int, int], tuple] = {}
     kept: dict[int, list] = {}
     counterparts: list[Counterpart] = []
     for rec in records:
@@ -279,10 +279,12 @@ def counterparts_scored(*, records: list, ranked: dict[int, list], tf: dict[int,
             if other == rec.organisation_id:
                 out.append(c)
                 continue
-            if other not in sides:
+            side = (other, rec.organisation_id)
+            if side not in sides:
                 conf = settings_for(other)
-                sides[other] = (conf, params_for(other).for_population(entity_count([other])))
-            conf, params = sides[other]
+                # Their weights, with their prior for pairs with this retailer's records.
+                sides[side] = (conf, params_for(other).for_partner(rec.organisation_id, entity_count([rec.organisation_id])))
+            conf, params = sides[side]
             theirs = score(compare(c.record, rec, sku_window_days=conf.sku_window_days), params, tf.get(rec.id))
             if theirs.probability < conf.review_threshold:
                 continue

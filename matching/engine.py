@@ -9,6 +9,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -195,9 +196,9 @@ def _row_cap(hub_cap: int) -> int:
 
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
-CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "20"))
+CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "30"))
 # Candidates sharing only a description band or a product fill at most this many places.
-WEAK_CANDIDATES = int(os.environ.get("AUROR_MATCH_WEAK", "10"))
+WEAK_CANDIDATES = int(os.environ.get("AUROR_MATCH_WEAK", "15"))
 HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
 # Of an identity hub's most recent rows (index only), those agreeing on who the record is are
 # compared too (at most HUB_NEAR // 2 of them): bounded work per hub key, whatever its size.
@@ -391,9 +392,20 @@ def _log_odds(p: float) -> float:
     return math.log2(p / (1 - p)) if 0 < p < 1 else (-math.inf if p <= 0 else math.inf)
 
 
+def partner_params(params: Params) -> Callable[[int], Params]:
+    """The parameters for pairs with another retailer's records (Params.for_partner), per retailer."""
+    cache: dict[int, Params] = {}
+
+    def get(organisation_id: int) -> Params:
+        if organisation_id not in cache:
+            cache[organisation_id] = params.for_partner(organisation_id, entity_count([organisation_id]))
+        return cache[organisation_id]
+    return get
+
+
 def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int, PersonRecord],
          params: Params, tf, *, threshold: float, sku_window_days: int, rejected: set[int],
-         likely: float = 0.5) -> list[Candidate]:
+         likely: float = 0.5, partner: Callable[[int], Params] | None = None) -> list[Candidate]:
     """The best TOP_N targets (a profile, or a person in none) scoring at least the threshold (the
     possible level: the likely ones come first, being the strongest). A pair that no name, plate or
     mark ties stays below `likely` (scoring.capped); another retailer's record is kept only when
@@ -407,7 +419,7 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
         if rec.profile_id is not None and profile_id == rec.profile_id:
             continue  # already linked to each other
         levels = compare(rec, other, sku_window_days=sku_window_days, explain=False)
-        raw = weight_only(levels, params, tf)
+        raw = weight_only(levels, _params_with(other, rec, params, partner), tf)
         w = raw if identifies(levels) else min(raw, ceiling)
         target = ("profile", profile_id) if profile_id else ("person", pid)
         if target not in best or (w, raw) > best[target][:2]:
@@ -419,7 +431,7 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
         if w < floor - 1e-9:
             break  # below the threshold: no explanation needed
         levels = compare(rec, records[pid], sku_window_days=sku_window_days)
-        scored = score(levels, params, tf)
+        scored = score(levels, _params_with(records[pid], rec, params, partner), tf)
         if not identifies(levels):
             scored = capped(scored, ceiling)
         # A near miss is shown within the retailer only: another retailer's record is suggested when
@@ -428,6 +440,12 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
         if scored.probability >= (max(threshold, likely) if cross else threshold):
             out.append(Candidate(pid, profile_id, scored, records[pid]))
     return out
+
+
+def _params_with(other: PersonRecord, rec: PersonRecord, params: Params, partner) -> Params:
+    if partner is None or other.organisation_id == rec.organisation_id:
+        return params
+    return partner(other.organisation_id)
 
 
 def _hub_reasons(hubs: set[tuple[str, str]]) -> list[dict]:
@@ -657,13 +675,15 @@ def _complete(prepared: Prepared, *, memory: RunMemory | None) -> tuple[int, set
     written, cross = 0, set()
     for org_id, (conf, found, pool) in prepared.orgs.items():
         records = [r for r in prepared.ordered if r.organisation_id == org_id]
-        params = params_for(org_id).for_population(entity_count([org_id]))
+        own = params_for(org_id)
+        params = own.for_population(entity_count([org_id]))
+        partner = partner_params(own)
         wanted = {pid for f in found.values() for pid in f.candidates}
         rejected = _rejected_with([r.id for r in records], wanted)
         ranked = {
             rec.id: rank(rec, found[rec.id].candidates, pool, params, found[rec.id].tf,
                          threshold=possible_level(conf), likely=conf.review_threshold, sku_window_days=conf.sku_window_days,
-                         rejected=rejected.get(rec.id, set()))
+                         rejected=rejected.get(rec.id, set()), partner=partner)
             for rec in records
         }
         # A cross-retailer pair reaches both retailers' queues or neither (matching.cross).

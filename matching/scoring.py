@@ -7,7 +7,7 @@ weights; the explanation is that sum, feature by feature (a waterfall that adds 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import jellyfish
@@ -119,6 +119,10 @@ class Params:
     tf_levels: frozenset[tuple[str, str]] = frozenset()
     # When set, the prior follows the number of records: matches_per_record / (records - 1).
     matches_per_record: float | None = None
+    # Per partner retailer (Connect the Dots): how many of its records one of ours matches, on
+    # average. Fewer people offend at two retailers than twice at one, so a pair across retailers
+    # starts from its own, lower prior (for_partner).
+    cross_matches: dict[int, float] = field(default_factory=dict)
 
     @classmethod
     def default(cls, model: Model | None = None) -> Params:
@@ -134,7 +138,29 @@ class Params:
             return self
         prior = min(0.5, max(1e-9, self.matches_per_record / max(1, records - 1)))
         return Params(m=self.m, u=self.u, prior=prior, tf_levels=self.tf_levels,
-                      matches_per_record=self.matches_per_record)
+                      matches_per_record=self.matches_per_record, cross_matches=self.cross_matches)
+
+    def for_partner(self, organisation_id: int, records: int) -> Params:
+        """These parameters for pairs of one of our records and one of `records` records of a partner
+        retailer: the prior is the matches per record estimated across the two (weights.
+        estimate_weights), over the partner's records; without an estimate yet, as within."""
+        per_record = self.cross_matches.get(organisation_id)
+        if per_record is None:
+            prior = self.for_population(records).prior
+        else:
+            prior = min(0.5, max(1e-9, per_record / max(1, records)))
+        # Two retailers' records are never of the same store: place is compared given that, for the
+        # same person and for strangers alike (m and u of the other levels, renormalised). Within a
+        # retailer most repeats are at one store, so an unconditioned "same region" would count
+        # against a pair that could not have been at the same store.
+        m, u = dict(self.m), dict(self.u)
+        for table in (m, u):
+            place = table["place"]
+            rest = 1 - place["same_store"]
+            if rest > 0:
+                table["place"] = {lvl: (1e-9 if lvl == "same_store" else x / rest) for lvl, x in place.items()}
+        return Params(m=m, u=u, prior=prior, tf_levels=self.tf_levels,
+                      matches_per_record=self.matches_per_record, cross_matches=self.cross_matches)
 
     def weight(self, lv: Level, tf: dict[tuple[str, str], tuple[int, int]] | None = None) -> float:
         """log2(m/u). `tf` maps a blocking key to (other entities sharing the value, entities in all[, hub])."""

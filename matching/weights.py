@@ -25,6 +25,7 @@ from matching.scoring import DEFAULT_MATCHES_PER_RECORD, DEFAULT_PRIOR, RETAIL, 
 
 PRIOR_FEATURE = "__prior__"
 MATCHES_FEATURE = "__matches__"  # m = matches per record
+CROSS_FEATURE = "__cross__"  # level = a partner retailer's id, m = matches per record among its records
 CACHE_SECONDS = 300
 MIN_PAIRS = 200
 SMOOTH = 1.0  # Laplace pseudo-count per level
@@ -32,7 +33,7 @@ CONVERGED = 1e-4  # EM stops when no parameter moves more than this (as Splink's
 
 
 def _cache_key(organisation_id: int) -> str:
-    return f"matching:params:v2:{organisation_id}"
+    return f"matching:params:v3:{organisation_id}"
 
 
 def params_for(organisation_id: int) -> Params:
@@ -45,6 +46,8 @@ def params_for(organisation_id: int) -> Params:
             params.prior = fw.m
         elif fw.feature == MATCHES_FEATURE:
             params.matches_per_record = fw.m
+        elif fw.feature == CROSS_FEATURE:
+            params.cross_matches[int(fw.level)] = fw.m
         elif fw.feature in params.m and fw.level in params.m[fw.feature]:
             params.m[fw.feature][fw.level] = fw.m
             params.u[fw.feature][fw.level] = fw.u
@@ -289,10 +292,77 @@ def estimate_weights(organisation_id: int, *, seed: int = 0, max_pairs: int = 80
         matches_per_record = max(0.01, 2 * total_matches / len(person_ids))
     else:
         matches_per_record = DEFAULT_MATCHES_PER_RECORD
-    params = Params(m=m, u=u, prior=DEFAULT_PRIOR, tf_levels=RETAIL.tf_levels, matches_per_record=matches_per_record)
+    cross = {other: per_record for other in _partners(organisation_id)
+             if (per_record := _cross_matches(organisation_id, other, sessions, m, u, len(person_ids), conf=conf,
+                                              rng=rng, max_pairs=max_pairs)) is not None}
+    params = Params(m=m, u=u, prior=DEFAULT_PRIOR, tf_levels=RETAIL.tf_levels, matches_per_record=matches_per_record,
+                    cross_matches=cross)
     params = params.for_population(len(person_ids))
     _store(organisation_id, params)
     return params
+
+
+# --- Across retailers (Connect the Dots) -------------------------------------------------------------
+
+CROSS_PAIRS_SQL = """
+SELECT DISTINCT a.person_id, b.person_id
+FROM matching_blockingkey a
+JOIN matching_blockingkey b ON a.kind = b.kind AND a.value = b.value
+WHERE a.organisation_id = %(org)s AND b.organisation_id = %(other)s AND a.kind = ANY(%(kinds)s)
+  AND (a.kind, a.value) IN (
+      SELECT kind, value FROM matching_blockingkey
+      WHERE organisation_id = ANY(%(both)s) AND kind = ANY(%(kinds)s)
+      GROUP BY kind, value HAVING COUNT(*) BETWEEN 2 AND %(hub_cap)s)
+"""
+
+
+def _partners(organisation_id: int) -> list[int]:
+    from matching.engine import partner_organisations
+
+    return [o for o in partner_organisations(organisation_id) if o != organisation_id]
+
+
+def prior_only_em(vectors: list[dict[str, str]], m, u, *, prior: float = 0.01, iterations: int = 50) -> float:
+    """The share of matches among pairs, m and u held fixed (EM on the prior alone)."""
+    if not vectors:
+        return 0.0
+    for _ in range(iterations):
+        new = min(0.95, max(1e-6, sum(posteriors(vectors, m, u, prior)) / len(vectors)))
+        if abs(new - prior) < CONVERGED * prior:
+            return new
+        prior = new
+    return prior
+
+
+def _cross_matches(organisation_id: int, other: int, sessions: list[Session], m, u, records: int, *, conf,
+                   rng: random.Random, max_pairs: int) -> float | None:
+    """How many of the partner's records one of ours matches, on average: as within a retailer
+    (estimate_weights), matches found by the name, plate and mark keys the two share, over the share
+    of matches those keys can find; with the m and u estimated within (the same people, described
+    the same way), EM estimating only how many of the pairs are matches. None with too few pairs."""
+    present = {s.name: s.present for s in sessions}
+    estimates = []
+    for name in RECALL_SESSIONS:
+        kinds, tied = SESSIONS[name]
+        with connection.cursor() as cur:
+            cur.execute(CROSS_PAIRS_SQL, {"org": organisation_id, "other": other, "both": [organisation_id, other],
+                                          "kinds": [str(k) for k in kinds], "hub_cap": conf.hub_cap})
+            pairs = sorted(cur.fetchall())
+        total = len(pairs)
+        if total < MIN_PAIRS // 10:
+            continue
+        chosen = rng.sample(pairs, max_pairs) if total > max_pairs else pairs
+        loaded = load_records({i for pair in chosen for i in pair})
+        vectors = [{f: lvl for f, lvl in level_vector(compare(loaded[a], loaded[b], sku_window_days=conf.sku_window_days,
+                                                             explain=False)).items() if f not in tied}
+                   for a, b in chosen if a in loaded and b in loaded]
+        feature = next(iter(tied))
+        recall = present.get(name, {}).get(feature, 0) * (1 - m[feature]["else"])
+        if vectors and recall > 0.01:
+            estimates.append(prior_only_em(vectors, m, u) * total / recall)
+    if not estimates:
+        return None
+    return max(1e-4, sorted(estimates)[len(estimates) // 2] / max(1, records))
 
 
 @transaction.atomic
@@ -303,6 +373,9 @@ def _store(organisation_id: int, params: Params) -> None:
     if params.matches_per_record is not None:
         rows.append(FeatureWeight(organisation_id=organisation_id, feature=MATCHES_FEATURE, level="",
                                   m=params.matches_per_record, u=0, source="em"))
+    for other, per_record in sorted(params.cross_matches.items()):
+        rows.append(FeatureWeight(organisation_id=organisation_id, feature=CROSS_FEATURE, level=str(other),
+                                  m=per_record, u=0, source="em"))
     for f, levels in RETAIL.levels.items():
         for lvl in levels:
             rows.append(FeatureWeight(organisation_id=organisation_id, feature=f, level=lvl, m=params.m[f][lvl],

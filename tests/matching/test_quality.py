@@ -541,3 +541,56 @@ def test_keys_and_records_of_a_loaded_event(small_world):
     assert rec.id in ids.values()
     assert set(BlockingKey.objects.filter(person_id=person).values_list("kind", flat=True)) <= {
         "name", "name_token", "plate", "mark", "sku", "desc"}
+
+
+# --- Across retailers: a prior of their own ----------------------------------------------------------
+
+
+def test_a_pair_across_retailers_starts_from_its_own_prior_and_no_same_store():
+    params = Params.default()
+    params.matches_per_record = 4.0
+    params.cross_matches = {7: 1.0}
+    within = params.for_population(2001)
+    across = params.for_partner(7, 1000)
+    assert within.prior == pytest.approx(4.0 / 2000)
+    assert across.prior == pytest.approx(1.0 / 1000)
+    # Two retailers' stores are never one store: place given that, for matches and strangers alike.
+    m, u = across.m["place"], across.u["place"]
+    assert m["same_store"] < 1e-6 and u["same_store"] < 1e-6
+    assert sum(m.values()) == pytest.approx(1.0) and sum(u.values()) == pytest.approx(1.0)
+    assert across.table()["place"]["same_region"] > within.table()["place"]["same_region"]
+    assert params.for_partner(8, 1000).prior == pytest.approx(4.0 / 999)  # no estimate yet: as within
+
+
+@pytest.mark.django_db
+def test_the_cross_retailer_prior_is_estimated_from_the_data():
+    """Fewer people offend at two retailers than twice at one: EM over the pairs two opted-in
+    retailers' name, plate and mark keys make gives each pair of retailers its own rate, near the
+    world's true one and below the within-retailer prior."""
+    from accounts.models import Organisation
+    from matching.engine import entity_count
+    from matching.weights import estimate_weights, params_for
+
+    config = synthetic.WorldConfig(events=1500, retailers=(("freshco", "FreshCo", "FC", 5), ("harbour", "Harbour", "HP", 4)))
+    world = synthetic.generate(1500, seed=11, config=config)
+    ids = synthetic.load(world)
+    orgs = {o.slug: o for o in Organisation.objects.unscoped().filter(slug__in=["freshco", "harbour"])}
+    for org in orgs.values():
+        index_organisation(organisation_id=org.pk)
+    fc, hp = orgs["freshco"], orgs["harbour"]
+    estimate_weights(fc.pk)
+    params = params_for(fc.pk)
+    assert set(params.cross_matches) == {hp.pk}
+
+    # The truth: pairs of records of one person, one at each retailer, over all such pairs.
+    matched = {key: t.person for key, t in world.truth.items() if key in ids and
+               EventPerson.objects.filter(pk=ids[key], role__in=["offender", "accomplice"]).exists()}
+    by_org = collections.defaultdict(collections.Counter)
+    for (ext, _ref), person in matched.items():
+        by_org[ext[:2]][person] += 1
+    true_pairs = sum(n * by_org["HP"][p] for p, n in by_org["FC"].items())
+    true_rate = true_pairs / (sum(by_org["FC"].values()) * sum(by_org["HP"].values()))
+    across = params.for_partner(hp.pk, entity_count([hp.pk]))
+    within = params.for_population(entity_count([fc.pk]))
+    assert true_rate / 2 < across.prior < true_rate * 2, (across.prior, true_rate)
+    assert across.prior < within.prior
