@@ -394,12 +394,12 @@ def _log_odds(p: float) -> float:
 
 def partner_params(params: Params) -> Callable[[int], Params]:
     """The parameters for pairs with another retailer's records (Params.for_partner), per retailer."""
-    cache: dict[int, Params] = {}
+    made: dict[int, Params] = {}
 
     def get(organisation_id: int) -> Params:
-        if organisation_id not in cache:
-            cache[organisation_id] = params.for_partner(organisation_id, entity_count([organisation_id]))
-        return cache[organisation_id]
+        if organisation_id not in made:
+            made[organisation_id] = params.for_partner(organisation_id, entity_count([organisation_id]))
+        return made[organisation_id]
     return get
 
 
