@@ -69,7 +69,50 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def measure(world, events: list[dict]) -> list[float]:
+# Where the time of one new event goes (--phases): these functions of matching.engine, timed per event
+# (nested ones are inside their callers' time).
+PHASES = ("_claim", "_matched_person_ids", "load_records", "settings_for", "store_keys", "partner_organisations",
+          "find_candidates_batch", "load_match_records", "_complete", "params_for", "entity_count", "_rejected_with",
+          "rank", "_save_batch", "_finish")
+
+
+class PhaseTimer:
+    """Wraps PHASES in matching.engine (looked up by name at call time) and sums their time per event."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, float] = {}
+        self.events: list[dict[str, float]] = []
+
+    def install(self) -> None:
+        from matching import engine
+
+        for name in PHASES:
+            original = getattr(engine, name)
+            if getattr(original, "_timed", False):
+                continue
+            setattr(engine, name, self._wrap(name, original))
+
+    def _wrap(self, name, original):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.current[name] = self.current.get(name, 0.0) + (time.perf_counter() - started) * 1000
+        timed._timed = True
+        timed.__wrapped__ = original
+        return timed
+
+    def next_event(self, keep: bool) -> None:
+        if keep:
+            self.events.append(self.current)
+        self.current = {}
+
+    def medians(self) -> dict[str, float]:
+        return {name: statistics.median(e.get(name, 0.0) for e in self.events) for name in PHASES}
+
+
+def measure(world, events: list[dict], phases: PhaseTimer | None = None) -> list[float]:
     """Record each event (not timed), then time the computation of its suggestions."""
     from django.core.cache import cache
 
@@ -83,11 +126,15 @@ def measure(world, events: list[dict]) -> list[float]:
         synthetic.load(world, [raw])
         event = Event.objects.unscoped().get(organisation__slug=SLUG, external_id=raw["external_id"])
         mark_stale(event=event)
+        if phases is not None:
+            phases.current = {}
         started = time.perf_counter()
         assert run_match_state(event.pk)
         elapsed = (time.perf_counter() - started) * 1000
         if i >= WARMUP:
             times.append(elapsed)
+        if phases is not None:
+            phases.next_event(i >= WARMUP)
     return times
 
 
@@ -201,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--skip-rematch", action="store_true")
+    parser.add_argument("--phases", action="store_true",
+                        help="also time the engine's phases per event (adds a little to every time) and print their medians")
     args = parser.parse_args(argv)
     if args.large % args.base:
         parser.error("--large must be a multiple of --base")
@@ -228,7 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     mark_done()
     vacuum_analyze()
     print(f"{count_events()} events loaded and keyed in {time.perf_counter() - t:.0f}s", flush=True)
-    small = measure(world, fresh[:args.samples + WARMUP])
+    timers = (PhaseTimer(), PhaseTimer()) if args.phases else (None, None)
+    if args.phases:
+        timers[0].install()
+    small = measure(world, fresh[:args.samples + WARMUP], timers[0])
     print(f"  at {count_events()} events: median {statistics.median(small):.1f} ms, p95 {percentile(small, 95):.1f} ms",
           flush=True)
 
@@ -258,7 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     hubs = refresh_hubs()
     print(f"hub keys counted (the nightly job): {hubs:,} in {time.perf_counter() - t:.0f}s", flush=True)
-    large = measure(world, fresh[args.samples + WARMUP:])
+    if args.phases:
+        from matching import engine
+
+        for name in PHASES:  # the same wrappers, now counting into the second timer
+            setattr(engine, name, timers[1]._wrap(name, getattr(engine, name).__wrapped__))
+    large = measure(world, fresh[args.samples + WARMUP:], timers[1])
     n_large = count_events()
 
     ratio = percentile(large, 95) / percentile(small, 95)
@@ -269,6 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| {n_large:>13,} | {len(large):>16} | {statistics.median(large):9.1f} | {percentile(large, 95):6.1f} |")
     print(f"p95 growth {args.small:,} → {n_large:,}: {ratio:.2f}×; median growth "
           f"{statistics.median(large) / statistics.median(small):.2f}×")
+    if args.phases:
+        small_ph, large_ph = timers[0].medians(), timers[1].medians()
+        print()
+        print("| phase (median ms per event) | small | large | ratio |")
+        print("|---|---|---|---|")
+        for name in PHASES:
+            a, b = small_ph[name], large_ph[name]
+            print(f"| {name} | {a:.2f} | {b:.2f} | {b / a if a else float('nan'):.2f} |")
     gates = [(f"p95 at {n_large:,} events {percentile(large, 95):.1f} ms < 100 ms", percentile(large, 95) < 100),
              (f"p95 growth {ratio:.2f}× ≤ 1.5×", ratio <= 1.5)]
     if rematch_seconds is not None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from events.models import Event, EventPerson, PersonRole
 from matching.hubs import HubCount, _identity_hub_counts, refresh_hubs, remember_hubs  # noqa: F401 - refresh_hubs is called as matching.engine.refresh_hubs
-from matching.keys import key_signature, keys_for, record_signatures
+from matching.keys import is_compound, key_signature, keys_for, record_signatures
 from matching.models import MatchSettings, MatchState, RejectedPair, Suggestion
 from matching.records import PersonRecord, load_match_records, load_records, raw_cursor, write_match_records
 from matching.scoring import Params, Scored, capped, compare, identifies, score, weight_only
@@ -96,7 +96,8 @@ def store_keys(records: list[PersonRecord], *, sku_window_days: int) -> dict[int
 # active at the time. Per record and entity at most MEMBERS_PER_TARGET members (the most recent)
 # are compared, and at most CANDIDATES_PER_RECORD candidates in all, strongest first (a full name,
 # a plate or a specific mark counts for more than a family name, a plate one character off or a
-# mark's place); candidates sharing no name, plate or mark fill the places up to WEAK_CANDIDATES only.
+# mark's place, each of which counts again when the compound key of it, gender, age band and
+# region is shared too: matching.keys); candidates sharing no name, plate or mark fill the places up to WEAK_CANDIDATES only.
 CANDIDATE_SQL = """
 WITH wanted AS (
     SELECT * FROM unnest(%(pids)s::bigint[], %(kinds)s::text[], %(values)s::text[], %(sigs)s::bigint[])
@@ -197,7 +198,7 @@ def _row_cap(hub_cap: int) -> int:
 
 # Candidates compared per record at most: those sharing a name, plate or mark first, then those
 # sharing the most keys (a description band or a product alone finds many weak candidates).
-CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "30"))
+CANDIDATES_PER_RECORD = int(os.environ.get("AUROR_MATCH_CANDIDATES", "50"))
 # Candidates sharing only a description band or a product fill at most this many places.
 WEAK_CANDIDATES = int(os.environ.get("AUROR_MATCH_WEAK", "15"))
 HUB_NEAR = 16  # records compared through one identity hub key: the nearest in recording order
@@ -344,19 +345,58 @@ def rank(rec: PersonRecord, candidates: dict[int, int | None], records: dict[int
     ranked = sorted(best.values(), key=lambda t: (-t[0], -t[1], -t[2]))
     out = []
     floor = _log_odds(threshold)
-    for w, _raw, pid, profile_id in ranked[:TOP_N]:
-        if w < floor - 1e-9:
+    for w, _raw, pid, profile_id in ranked[:TOP_N + CONTRADICTED_SPARE]:
+        if w < floor - 1e-9 or len(out) == TOP_N:
             break  # below the threshold: no explanation needed
         levels = compare(rec, records[pid], sku_window_days=sku_window_days)
         scored = score(levels, _params_with(records[pid], rec, params, partner), tf)
         if not identifies(levels):
             scored = capped(scored, ceiling)
+        scored = _contradicted(records[pid], scored, out, params=params, partner=partner, tf=tf,
+                               likely=likely, sku_window_days=sku_window_days)
         # A near miss is shown within the retailer only: another retailer's record is suggested when
         # it is a likely match, as both agreed to share.
         cross = records[pid].organisation_id != rec.organisation_id
         if scored.probability >= (max(threshold, likely) if cross else threshold):
             out.append(Candidate(pid, profile_id, scored, records[pid]))
+    out.sort(key=lambda c: -c.scored.weight)
     return out
+
+
+# Candidates looked at beyond TOP_N, for the places of cards a likelier one contradicts.
+CONTRADICTED_SPARE = 3
+
+
+def _contradicted(other: PersonRecord, scored: Scored, stronger: list[Candidate], *, params: Params, partner,
+                  tf, likely: float, sku_window_days: int) -> Scored:
+    """A card held against the likelier cards of the same person. If X is probably this person (p_X)
+    and X is not the other record (Y), then Y is this person only if X is not, or if X is Y too:
+    P(this = Y) ≤ (1 − p_X) + P(X = Y). P(X = Y) is bounded above by the evidence of comparing the
+    two records alone, with even odds before it (no prior: the most it could be). When that bound
+    is below the card's own probability, the card is held to it, with a reason naming the likelier
+    match: two cards that cannot both be right are not both shown as likely."""
+    bound, against = 1.0, None
+    for x in stronger:
+        p_x = x.scored.probability
+        if p_x < likely:
+            continue
+        levels = compare(x.record, other, sku_window_days=sku_window_days, explain=False)
+        evidence = weight_only(levels, _params_with(other, x.record, params, partner), tf) - _params_with(
+            other, x.record, params, partner).prior_weight
+        same = 1 / (1 + 2 ** (-evidence)) if evidence > -60 else 0.0
+        b = (1 - p_x) + same
+        if b < bound:
+            bound, against = b, x
+    if against is None or bound >= scored.probability:
+        return scored
+    target = _log_odds(max(bound, 1e-9))
+    cut = target - scored.weight
+    who = against.record.names[0].text.title() if against.record.names else "another record"
+    reasons = [*scored.reasons, {
+        "feature": "contradiction", "level": "likelier", "weight": round(cut, 3),
+        "detail": (f"a likelier match of this person ({who}, {against.scored.probability:.0%}) does not look like this "
+                   f"record: this one is at most {bound:.0%}")}]
+    return Scored(weight=target, probability=bound, reasons=reasons)
 
 
 def _params_with(other: PersonRecord, rec: PersonRecord, params: Params, partner) -> Params:
@@ -369,7 +409,8 @@ def _hub_reasons(hubs: set[tuple[str, str]]) -> list[dict]:
     return [{"feature": "hub", "weight": 0.0,
              "detail": (f"{k} value {v!r} is shared by too many people: only the {HUB_NEAR} records nearest in time "
                         "were compared" if k in IDENTITY_KINDS else f"{k} value {v!r} is shared by too many people and was not used")}
-            for k, v in sorted(hubs) if not v.startswith("~")]  # a plate's one-character masks go unsaid
+            for k, v in sorted(hubs)
+            if not v.startswith("~") and not is_compound(v)]  # masks and compound keys are blocking's own
 
 
 def _save_batch(records: list[PersonRecord], ranked: dict[int, list[Candidate]], hubs: dict[int, set]) -> tuple[int, set[int]]:

@@ -35,6 +35,16 @@ def keys_for(rec: PersonRecord, *, sku_window_days: int = 14) -> set[tuple[str, 
             keys.add((KeyKind.PLATE, mask[:64]))
     for mark in rec.marks:  # type:motif (tattoo:star) or type@place (scar@chin)
         keys.add((KeyKind.MARK, mark[:64]))
+    # A mark's place, a family name or a single name is shared by many strangers: often a hub, of
+    # which only the records nearest in time are compared. The same value narrowed to the record's
+    # gender, age band and region (compound_key) is shared by far fewer, so a repeat whose only
+    # tie is "scar on the forehead" is still met when it is months away. For blocking only: these
+    # keys weigh nothing (no comparison level reads them) and EM's sessions leave them out.
+    narrowings = _narrowings(rec)
+    if narrowings:
+        for kind, value in list(keys):
+            if (kind == KeyKind.MARK and "@" in value) or (kind == KeyKind.NAME_TOKEN and value[:2] in ("s:", "f:")):
+                keys.update((kind, compound_key(value, narrow)) for narrow in narrowings)
     if rec.skus:
         day, w = _day(rec), max(1, sku_window_days)
         for sku in rec.skus:
@@ -45,6 +55,24 @@ def keys_for(rec: PersonRecord, *, sku_window_days: int = 14) -> set[tuple[str, 
         band = (rec.height_cm or 0) // 10
         keys.add((KeyKind.DESCRIPTION, f"{rec.gender}|{rec.age_band}|{band}|{rec.build}|{rec.region}"[:64]))
     return keys
+
+
+COMPOUND = "&"  # in a blocking-key value: a compound key (keys_for), never in a value of its own
+
+
+def _narrowings(rec: PersonRecord) -> list[str]:
+    """Gender, age band and region, when the record has all three (a broader narrowing, without the
+    age band, was tried: it found few more repeats and more strangers)."""
+    gender = rec.gender if rec.gender not in ("", "unknown") else ""
+    return [f"{gender[:1]}{rec.age_band}{rec.region}"] if gender and rec.age_band else []
+
+
+def compound_key(value: str, narrowing: str) -> str:
+    return f"{value[:40]}{COMPOUND}{narrowing}"[:64]
+
+
+def is_compound(value: str) -> bool:
+    return COMPOUND in value
 
 
 # --- Who a record is, for counting the people who share a key ---------------------------------------

@@ -24,8 +24,13 @@ class KeyKind(models.TextChoices):
 
 
 class BlockingKey(models.Model):
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="blocking_keys")
+    # No index of their own on organisation and person: every read is by (kind, value, organisation,
+    # person) or by person, which the two indexes below serve; at ten million rows each extra index
+    # is paid on every key a new event stores.
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+",
+                                     db_index=False)
+    person = models.ForeignKey("events.EventPerson", on_delete=models.CASCADE, related_name="blocking_keys",
+                               db_index=False)
     # The person's profile, kept in step by linking and unlinking: a hub is a value shared by many
     # *entities*, so a repeat offender's hundred events don't make their own name a hub.
     profile = models.ForeignKey("profiles.Profile", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -74,6 +79,8 @@ class MatchRecord(models.Model):
     plates = ArrayField(models.CharField(max_length=12), default=list, blank=True,
                         help_text="Normalised plates that count for this person, in recording order.")
     skus = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    companions = ArrayField(models.CharField(max_length=80), default=list, blank=True,
+                            help_text="The event's other offenders, by name key and specific mark (records.companion_tokens).")
 
     def __str__(self) -> str:
         return f"Match record of person {self.person_id}"

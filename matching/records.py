@@ -59,6 +59,9 @@ class PersonRecord:
     profile_id: int | None = None
     names: list[NameForm] = field(default_factory=list)  # full_names, ready to compare
     age_index: int | None = None
+    # Who else offended in the same event, by what says who they are (companion_tokens): records of
+    # two events sharing a co-offender are more likely one person (offender groups).
+    companions: frozenset[str] = frozenset()
     # What it was read from, as a matching_matchrecord row (MATCH_RECORD_COLUMNS), to be stored as is.
     source: tuple = field(default=(), compare=False, repr=False)
 
@@ -89,7 +92,8 @@ SELECT p.id, p.event_id, p.role, p.name, p.aliases, p.age_band, p.gender, p.heig
        p.marks, e.organisation_id, e.store_id, s.region, e.occurred_at, pm.profile_id,
        v.person_ids, v.plates, pr.skus,
        CASE WHEN v.unlinked THEN (SELECT COUNT(*) FROM events_eventperson q
-                                  WHERE q.event_id = p.event_id AND q.role = ANY(%(roles)s)) END AS people
+                                  WHERE q.event_id = p.event_id AND q.role = ANY(%(roles)s)) END AS people,
+       c.names, c.marks
 FROM events_eventperson p
 JOIN events_event e ON e.id = p.event_id
 JOIN accounts_store s ON s.id = e.store_id
@@ -100,6 +104,9 @@ LEFT JOIN LATERAL (
     FROM events_eventvehicle ev WHERE ev.event_id = p.event_id AND ev.plate_normalised <> '') v ON true
 LEFT JOIN LATERAL (
     SELECT array_agg(ep.sku) AS skus FROM events_eventproduct ep WHERE ep.event_id = p.event_id AND ep.sku <> '') pr ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(o.name ORDER BY o.id) AS names, array_agg(o.marks ORDER BY o.id) AS marks
+    FROM events_eventperson o WHERE o.event_id = p.event_id AND o.id <> p.id AND o.role = ANY(%(roles)s)) c ON true
 WHERE p.id = ANY(%(ids)s)
 """
 MATCHED = ["offender", "accomplice"]
@@ -107,11 +114,12 @@ MATCHED = ["offender", "accomplice"]
 # The compact record (matching_matchrecord): the columns a record is read from, as they are stored
 # (the plates that count for the person already chosen, RECORDS_SQL's rule).
 MATCH_RECORD_COLUMNS = ("person_id, organisation_id, event_id, store_id, region, occurred_at, role, name, aliases, "
-                        "age_band, gender, height_cm, build, hair, clothing, marks, plates, skus")
+                        "age_band, gender, height_cm, build, hair, clothing, marks, plates, skus, companions")
 
 MATCH_RECORDS_SQL = """
 SELECT r.person_id, r.event_id, r.role, r.name, r.aliases, r.age_band, r.gender, r.height_cm, r.build, r.hair,
-       r.clothing, r.marks, r.organisation_id, r.store_id, r.region, r.occurred_at, pm.profile_id, r.plates, r.skus
+       r.clothing, r.marks, r.organisation_id, r.store_id, r.region, r.occurred_at, pm.profile_id, r.plates, r.skus,
+       r.companions
 FROM matching_matchrecord r LEFT JOIN profiles_profilemember pm ON pm.person_id = r.person_id
 WHERE r.person_id = ANY(%(ids)s)
 """
@@ -137,11 +145,12 @@ def load_records(person_ids) -> dict[int, PersonRecord]:
         rows = cur.fetchall()
     out = {}
     for row in rows:
-        vehicle_people, plates, skus, people = row[17:]
+        vehicle_people, plates, skus, people, companion_names, companion_marks = row[17:]
         r_id = row[0]
         counted = [plate for person_id, plate in zip(vehicle_people or (), plates or (), strict=True)
                    if person_id == r_id or (person_id is None and people == 1)]
-        rec = _record(row[:17], counted, skus or [])
+        rec = _record(row[:17], counted, skus or [],
+                      companion_tokens(zip(companion_names or (), companion_marks or (), strict=True)))
         out[rec.id] = rec
     return out
 
@@ -164,7 +173,7 @@ def load_match_records(person_ids) -> dict[int, PersonRecord]:
         rows = cur.fetchall()
     out = {}
     for row in rows:
-        rec = _record(row[:17], row[17], row[18])
+        rec = _record(row[:17], row[17], row[18], row[19] or ())
         out[rec.id] = rec
     missing = [i for i in ids if i not in out]
     if missing:
@@ -172,16 +181,33 @@ def load_match_records(person_ids) -> dict[int, PersonRecord]:
     return out
 
 
-def _record(values, plates: list[str], skus: list[str]) -> PersonRecord:
-    """A record from PERSON_FIELDS values and the plates and SKUs that count for the person."""
+def companion_tokens(people) -> frozenset[str]:
+    """What says who the other offenders of an event are, from their (name, marks): each full name's
+    phonetic key (as the NAME blocking key, so "Jon Smyth" is "John Smith") and each specific mark
+    (type and motif: "tattoo:snake"). Not their plates: a plate of the event is the record's own
+    evidence already, and not a family name or a mark's place alone, which strangers share."""
+    tokens = set()
+    for name, marks in people:
+        parts = n.name_parts(name or "")
+        if parts:
+            tokens.add("n:" + NameForm.of(*parts).key)
+        tokens.update("m:" + t for t in n.mark_tokens(marks or "") if ":" in t)
+    return frozenset(t[:80] for t in tokens)
+
+
+def _record(values, plates: list[str], skus: list[str], companions=()) -> PersonRecord:
+    """A record from PERSON_FIELDS values, the plates and SKUs that count for the person, and the
+    tokens of their event's other offenders (companion_tokens)."""
     r = dict(zip(PERSON_FIELDS, values, strict=True))
     rec = record_from_values(r)
     for plate in plates:
         rec.plates[n.ocr_fold_plate(plate)] = plate
     rec.skus = set(skus)
+    rec.companions = frozenset(companions)
     rec.source = (r["id"], r["event__organisation_id"], r["event_id"], r["event__store_id"], r["event__store__region"],
                   r["event__occurred_at"], r["role"], r["name"], r["aliases"] or [], r["age_band"], r["gender"],
-                  r["height_cm"], r["build"], r["hair"], r["clothing"], r["marks"], list(plates), list(skus))
+                  r["height_cm"], r["build"], r["hair"], r["clothing"], r["marks"], list(plates), list(skus),
+                  sorted(rec.companions))
     return rec
 
 

@@ -40,6 +40,9 @@ LEVELS: dict[str, list[str]] = {
     "sku": ["same", "else"],  # a product in common
     "place": ["same_store", "same_region", "else"],
     "time": ["week", "quarter", "else"],
+    # same: a co-offender of one event is, by full name or specific mark, a co-offender of the other
+    # (an offender group); else: both had co-offenders, none in common.
+    "companion": ["same", "else"],
 }
 # Levels whose u is replaced by the frequency of the agreeing value.
 TF_LEVELS = {("name", "exact"), ("name", "nickname"), ("name", "phonetic"), ("name", "single"),
@@ -61,6 +64,7 @@ DEFAULT_M = {
     "sku": {"same": 0.4, "else": 0.6},
     "place": {"same_store": 0.4, "same_region": 0.5, "else": 0.1},
     "time": {"week": 0.1, "quarter": 0.4, "else": 0.5},
+    "companion": {"same": 0.2, "else": 0.8},
 }
 DEFAULT_U = {
     "name": {"exact": 0.001, "nickname": 0.0002, "phonetic": 0.0005, "fuzzy": 0.002, "partial": 0.005,
@@ -76,6 +80,7 @@ DEFAULT_U = {
     "sku": {"same": 0.15, "else": 0.85},
     "place": {"same_store": 0.05, "same_region": 0.3, "else": 0.65},
     "time": {"week": 0.01, "quarter": 0.12, "else": 0.87},
+    "companion": {"same": 0.001, "else": 0.999},
 }
 # The prior is the chance that two records picked at random are the same person. It falls as records
 # accumulate, so a retailer's weights store it as matches per record (other records of the same
@@ -381,6 +386,10 @@ def _mark_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
 _PLACE_DETAIL = {"same_store": "same store", "same_region": "same region"}
 
 
+# Name levels at which the two first names agree (as written, by nickname, sound or spelling).
+GIVEN_NAME_AGREES = frozenset({"exact", "nickname", "phonetic", "fuzzy", "single"})
+
+
 def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14, explain: bool = True) -> list[Level]:
     """The comparison levels of a pair; `explain=False` leaves the details out (ranking many candidates)."""
     e = explain
@@ -391,7 +400,12 @@ def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14, expl
     else:
         out.append(Level("age", "null"))
     if a.gender and b.gender and a.gender != "unknown" and b.gender != "unknown":
-        out.append(Level("gender", "same" if a.gender == b.gender else "else", f"{a.gender} / {b.gender}" if e else ""))
+        if a.gender == b.gender and out[0].level in GIVEN_NAME_AGREES:
+            # A shared first name says the gender already: two strangers called John are both men,
+            # so agreeing on it is no further evidence (the model assumes features independent).
+            out.append(Level("gender", "null"))
+        else:
+            out.append(Level("gender", "same" if a.gender == b.gender else "else", f"{a.gender} / {b.gender}" if e else ""))
     else:
         out.append(Level("gender", "null"))
     if a.height_cm and b.height_cm:
@@ -427,4 +441,11 @@ def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14, expl
     place = "same_store" if a.store_id == b.store_id else "same_region" if a.region == b.region else "else"
     out.append(Level("place", place, (_PLACE_DETAIL.get(place) or f"{a.region} / {b.region}") if e else ""))
     out.append(Level("time", "week" if days <= 7 else "quarter" if days <= 92 else "else", f"{days:.0f} days apart" if e else ""))
+    if a.companions and b.companions:
+        shared = a.companions & b.companions
+        out.append(Level("companion", "same" if shared else "else",
+                         ("the same co-offender (by " + ("name" if any(t[:2] == "n:" for t in shared) else "mark")
+                          + ") was with both" if shared else "co-offenders differ") if e else ""))
+    else:
+        out.append(Level("companion", "null"))
     return out

@@ -32,7 +32,8 @@ FEATURE_LABELS = {
     "prior": "Starting odds", "name": "Name", "plate": "Plate", "mark": "Distinctive mark", "age": "Age band",
     "gender": "Gender", "height": "Height", "build": "Build", "hair": "Hair", "clothing": "Clothing",
     "sku": "Product", "place": "Place", "time": "Time apart", "face": "Face", "image": "Photo",
-    "identity": "Nothing identifying",
+    "identity": "Nothing identifying", "contradiction": "A likelier match",
+    "companion": "Co-offender",
 }
 # Comparison levels in words (the codes are matching.scoring's).
 LEVEL_TEXT = {
@@ -42,6 +43,8 @@ LEVEL_TEXT = {
     ("plate", "exact"): "same plate", ("plate", "ocr"): "OCR look-alike",
     ("mark", "strong"): "same mark, same place", ("mark", "some"): "same mark, elsewhere",
     ("mark", "place"): "same kind of mark, same place", ("identity", "none"): "at most a possible match",
+    ("contradiction", "likelier"): "differs from a likelier match",
+    ("companion", "same"): "seen with the same co-offender",
     ("age", "adjacent"): "next band", ("height", "close"): "within 5 cm", ("height", "near"): "within 12 cm",
     ("clothing", "some"): "partly similar", ("sku", "same_store"): "same product, same store",
     ("place", "same_store"): "same store", ("place", "same_region"): "same region", ("place", "else"): "other region",

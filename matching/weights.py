@@ -216,7 +216,7 @@ JOIN matching_blockingkey b ON a.kind = b.kind AND a.value = b.value AND a.perso
 JOIN events_eventperson pa ON pa.id = a.person_id
 JOIN events_eventperson pb ON pb.id = b.person_id
 WHERE a.organisation_id = %(org)s AND b.organisation_id = %(org)s AND a.kind = ANY(%(kinds)s)
-  AND pa.event_id <> pb.event_id
+  AND pa.event_id <> pb.event_id AND strpos(a.value, '&') = 0  -- compound keys (matching.keys) block only
   AND (a.kind, a.value) IN (
       SELECT kind, value FROM matching_blockingkey WHERE organisation_id = %(org)s AND kind = ANY(%(kinds)s)
       GROUP BY kind, value HAVING COUNT(*) BETWEEN 2 AND %(hub_cap)s)
@@ -309,6 +309,7 @@ SELECT DISTINCT a.person_id, b.person_id
 FROM matching_blockingkey a
 JOIN matching_blockingkey b ON a.kind = b.kind AND a.value = b.value
 WHERE a.organisation_id = %(org)s AND b.organisation_id = %(other)s AND a.kind = ANY(%(kinds)s)
+  AND strpos(a.value, '&') = 0  -- compound keys (matching.keys) block only
   AND (a.kind, a.value) IN (
       SELECT kind, value FROM matching_blockingkey
       WHERE organisation_id = ANY(%(both)s) AND kind = ANY(%(kinds)s)

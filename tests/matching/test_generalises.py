@@ -12,20 +12,10 @@ import pytest
 
 from matching.models import HubKey, MatchSettings, Suggestion
 from tests.admin.conftest import sign_in
+from tests.matching.conftest import AGES
 from tests.profiles.helpers import record, rematch
 
 pytestmark = pytest.mark.django_db
-
-AGES = ["18-24", "25-34", "35-44", "45-54"]
-
-
-@pytest.fixture
-def crowd(world):
-    """Sixty unnamed strangers, described only (no name, plate or mark), recorded before the test's people."""
-    for i in range(60):
-        record(world, days_ago=200 + i, match=False, persons=[{
-            "gender": "female" if i % 2 else "male", "age_band": AGES[i % 4], "height_cm": 160 + i % 30,
-            "build": ["slim", "medium", "heavy"][i % 3]}])
 
 
 def cards(event) -> list[Suggestion]:
