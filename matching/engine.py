@@ -406,11 +406,40 @@ def _params_with(other: PersonRecord, rec: PersonRecord, params: Params, partner
 
 
 def _hub_reasons(hubs: set[tuple[str, str]]) -> list[dict]:
-    return [{"feature": "hub", "weight": 0.0,
-             "detail": (f"{k} value {v!r} is shared by too many people: only the {HUB_NEAR} records nearest in time "
-                        "were compared" if k in IDENTITY_KINDS else f"{k} value {v!r} is shared by too many people and was not used")}
+    """A note per hub key of the record (weight 0): what it is, as matching.selectors_review words it."""
+    return [{"feature": "hub", "weight": 0.0, "kind": k, "value": v, "near": HUB_NEAR if k in IDENTITY_KINDS else 0,
+             "detail": hub_words(k, v, near=HUB_NEAR if k in IDENTITY_KINDS else 0)}
             for k, v in sorted(hubs)
             if not v.startswith("~") and not is_compound(v)]  # masks and compound keys are blocking's own
+
+
+def hub_words(kind: str, value: str, *, near: int = 0) -> str:
+    """A hub key said for a reviewer: "A scar on the chin is common …", never the key's own code."""
+    thing = _hub_thing(kind, value)
+    if near:
+        return (f"{thing} is common (more people have it than the matcher compares): "
+                f"only the {near} records nearest in time that share it were compared")
+    return f"{thing} is shared by too many people to narrow the search, so it was not used to find matches"
+
+
+def _hub_thing(kind: str, value: str) -> str:
+    if kind == "mark":
+        if "@" in value:
+            mark, place = value.split("@", 1)
+            return f"A {mark} on the {place}"
+        mark, _, motif = value.partition(":")
+        return f"A {motif} {mark}" if motif else f"A {mark}"
+    if kind == "plate":
+        return f"Plate {value}"
+    if kind == "name":
+        return "This full name"
+    if kind == "name_token":
+        return {"f:": "This family name", "s:": "This first name or alias"}.get(value[:2], "These initials")
+    if kind == "sku":
+        return f"Product {value.split('@', 1)[0]} at this store in the same fortnight"
+    if kind == "desc":
+        return "This description (gender, age band, height, build)"
+    return "This detail"
 
 
 def _save_batch(records: list[PersonRecord], ranked: dict[int, list[Candidate]], hubs: dict[int, set]) -> tuple[int, set[int]]:

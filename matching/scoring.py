@@ -386,6 +386,11 @@ def _mark_level(a: PersonRecord, b: PersonRecord, e: bool) -> Level:
 _PLACE_DETAIL = {"same_store": "same store", "same_region": "same region"}
 
 
+def days_apart(days: float) -> str:
+    whole = round(days)
+    return "the same day" if whole == 0 else "1 day apart" if whole == 1 else f"{whole} days apart"
+
+
 # Name levels at which the two first names agree (as written, by nickname, sound or spelling).
 GIVEN_NAME_AGREES = frozenset({"exact", "nickname", "phonetic", "fuzzy", "single"})
 
@@ -440,7 +445,7 @@ def compare(a: PersonRecord, b: PersonRecord, *, sku_window_days: int = 14, expl
         out.append(Level("sku", "null"))
     place = "same_store" if a.store_id == b.store_id else "same_region" if a.region == b.region else "else"
     out.append(Level("place", place, (_PLACE_DETAIL.get(place) or f"{a.region} / {b.region}") if e else ""))
-    out.append(Level("time", "week" if days <= 7 else "quarter" if days <= 92 else "else", f"{days:.0f} days apart" if e else ""))
+    out.append(Level("time", "week" if days <= 7 else "quarter" if days <= 92 else "else", days_apart(days) if e else ""))
     if a.companions and b.companions:
         shared = a.companions & b.companions
         out.append(Level("companion", "same" if shared else "else",

@@ -6,6 +6,7 @@ event too — a sensitive event needs the grant."""
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -118,6 +119,23 @@ class Waterfall:
     zero_style: str = ""
 
 
+# How suggestions stored before hub notes were worded for reviewers said it (kept as written in the
+# database until they are recomputed): "mark value 'scar@chin' is shared by too many people: …".
+_OLD_HUB_NOTE = re.compile(r"^(\w+) value '(.+)' is shared by too many people(: only the (\d+) records)?")
+
+
+def _note_words(r: dict) -> str:
+    from matching.engine import hub_words
+
+    if r.get("feature") == "hub":
+        if r.get("kind"):
+            return hub_words(str(r["kind"]), str(r.get("value", "")), near=int(r.get("near") or 0))
+        old = _OLD_HUB_NOTE.match(str(r.get("detail", "")))
+        if old:
+            return hub_words(old.group(1), old.group(2), near=int(old.group(4) or 0))
+    return str(r["detail"])
+
+
 def waterfall(reasons: list[dict], *, threshold: float | None = None, with_detail: bool = True) -> Waterfall:
     """Bars that add up, feature by feature, from the starting odds to the final log-odds: each bar
     starts where the previous one ended, right (green) for evidence for, left (red) against."""
@@ -126,7 +144,7 @@ def waterfall(reasons: list[dict], *, threshold: float | None = None, with_detai
         w = float(r.get("weight") or 0)
         if r.get("feature") == "hub" or (w == 0 and r.get("feature") != "prior"):
             if r.get("detail") and with_detail:
-                notes.append(str(r["detail"]))
+                notes.append(_note_words(r))
             continue
         steps.append((r, w))
     running, edges = 0.0, [0.0]
@@ -227,6 +245,10 @@ def review_cards(*, user, suggestions: list[Suggestion]) -> list[dict]:
             card["cross"] = cross.get(s.pk) or _minimal_cross(s)
         else:
             card["other"] = people.get(s.target_person_id)
+            if card["other"] is not None and card["own"] is not None:
+                # The other side is named by when it happened: a card is made for the later record
+                # as a rule, but a rematch or a correction can make it the earlier one.
+                card["other_earlier"] = card["other"].event.occurred_at <= card["own"].event.occurred_at
             target_profile = profiles.get(s.target_profile_id) or profiles.get(memberships.get(s.target_person_id))
             card["target_profile"] = target_profile
             card["waterfall"] = waterfall(s.reasons, threshold=threshold)
