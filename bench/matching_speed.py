@@ -192,7 +192,7 @@ def replicate(copies: int) -> None:
                             SELECT {select} FROM {model._meta.db_table} t CROSS JOIN generate_series(1, %s) AS r
                             WHERE t.id < %s""", [copies, offsets[model]])
 
-        copy_table(Event, {"id": f"t.id + r * {eoff}", "external_id": "t.external_id || '-R' || r",
+        copy_table(Event, {"id": f"t.id + r * {eoff}", "external_id": "t.external_id || '-R' || r", "reference": "''",
                            "client_key": "NULL"})
         copy_table(EventPerson, {"id": f"t.id + r * {poff}", "event_id": f"t.event_id + r * {eoff}"})
         copy_table(EventProduct, {"id": f"t.id + r * {offsets[EventProduct]}", "event_id": f"t.event_id + r * {eoff}"})

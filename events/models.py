@@ -35,6 +35,9 @@ class Event(models.Model):
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="events",
                                      db_index=False)
     store = models.ForeignKey("accounts.Store", on_delete=models.PROTECT, related_name="events", db_index=False)
+    # The event's human reference (ACME-000123), from the retailer's own sequence at creation,
+    # whatever the channel (events.references); `external_id` is the sender's own id, kept beside it.
+    reference = models.CharField(max_length=30, blank=True, db_default="", default="", editable=False)
     external_id = models.CharField(max_length=100, blank=True)
     occurred_at = models.DateTimeField()
     type = models.CharField(max_length=20, choices=EventType.choices)
@@ -74,10 +77,12 @@ class Event(models.Model):
                 name="event_external_id_unique_per_org",
             ),
             models.UniqueConstraint(fields=["organisation", "client_key"], name="event_client_key_unique_per_org"),
+            models.UniqueConstraint(fields=["organisation", "reference"], condition=~models.Q(reference=""),
+                                    name="event_reference_unique_per_org"),
         ]
 
     def __str__(self) -> str:
-        return self.external_id or f"Event {self.pk}"
+        return self.reference or self.external_id or f"Event {self.pk}"
 
     @property
     def effective_police_sharing(self) -> str:

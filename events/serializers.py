@@ -13,7 +13,7 @@ class EventOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Event
-        fields = ["id", "external_id", "organisation", "store", "store_name", "occurred_at", "type",
+        fields = ["id", "reference", "external_id", "organisation", "store", "store_name", "occurred_at", "type",
                   "police_sharing", "sensitive", "sensitive_reason", "prevented", "total_value",
                   "created_at", "updated_at"]
 

@@ -31,6 +31,7 @@ from audit.services import audit_record
 from auror import access
 from events.bulk import bulk_update_rows, copy_insert
 from events.models import Event, EventPerson, EventProduct, EventVehicle, Product, normalise_plate
+from events.references import take_references
 from evidence.services import evidence_purge_for_event
 from matching import services as matching_services
 from profiles.models import ProfileMember
@@ -194,6 +195,8 @@ def _insert_events(organisation, writes: list[EventWrite]) -> None:
     """The event rows. Submitting twice returns the first event: the unique (organisation,
     client_key) refuses the second insert (no read before every insert for the rare repeat); the
     repeats are then found, and the others inserted."""
+    for w, reference in zip(writes, take_references(organisation, len(writes)), strict=True):
+        w.event.reference = reference
     keyed = [w.client_key for w in writes if w.client_key is not None]
     if not keyed:
         copy_insert(Event, [w.event for w in writes])
