@@ -241,7 +241,9 @@ def security_token_revoke(request, pk: int):
 @require_GET
 @login_required
 def home(request):
-    return render(request, "accounts/home.html")
+    from accounts.selectors_home import home_panels
+
+    return render(request, "accounts/home.html", {"panels": home_panels(request.user)})
 
 
 urlpatterns = [

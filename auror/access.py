@@ -173,7 +173,9 @@ def audit_rule(user, action: str) -> Q:
         return NOTHING  # append-only
     if user.role in ADMIN_ROLES or user.role == Role.PLATFORM_OPERATOR:
         return Q(organisation_id=user.organisation_id)
-    return NOTHING
+    # Anyone may read back their own searches (what they looked for, and the purpose they gave):
+    # an officer's home page lists them.
+    return Q(actor_id=user.pk, action="event.search")
 
 
 # --- Events --------------------------------------------------------------------------------------

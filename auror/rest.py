@@ -80,6 +80,22 @@ def not_found(request, exception=None):
     return page_not_found(request, exception)
 
 
+def permission_denied(request, exception=None):
+    """The site's 403 page (urls.handler403), in the site's layout, with the reason the refusal
+    gave in plain words (a PermissionDenied's message) and a way back; under /api/, problem details."""
+    from django.template.response import TemplateResponse
+
+    reason = str(exception or "").strip().rstrip(".")
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"type": "about:blank", "title": "Forbidden", "status": 403,
+                             "detail": reason or "You may not do this."},
+                            status=403, content_type="application/problem+json")
+    response = TemplateResponse(request, "403.html", {"reason": reason[:300]}, status=403)
+    return response.render()
+
+
 # --- OpenAPI ------------------------------------------------------------------------------------
 # Registered on import; this module is imported whenever DRF's generic views are (the pagination
 # class above is named in settings), so the schema generator always knows the scheme.

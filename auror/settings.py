@@ -21,7 +21,9 @@ DEVELOPMENT = envbool("AUROR_DEVELOPMENT", DEBUG or TESTING)
 SECRET_KEY = envsecret("SECRET_KEY", default="dev-only-insecure-key" if DEVELOPMENT else None)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000")
+# Absolute links (invitations, emails): SITE_URL when set, else the address this process was told
+# to listen on (AUROR_BIND, which `make run` sets from PORT); never a fixed port.
+SITE_URL = envstr("SITE_URL", "") or "http://" + envstr("AUROR_BIND", "127.0.0.1:8000").replace("0.0.0.0:", "localhost:")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -268,6 +270,7 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"one_line_refusals": {"()": "auror.log_filters.OneLineRefusals"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["one_line_refusals"]}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }

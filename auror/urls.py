@@ -27,3 +27,4 @@ urlpatterns = [
 ]
 
 handler404 = "auror.rest.not_found"  # problem details under /api/
+handler403 = "auror.rest.permission_denied"

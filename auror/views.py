@@ -15,6 +15,16 @@ from django.http import Http404
 from auror import access
 
 
+def _roles_in_words(roles) -> str:
+    """"investigators and retailer admins": who a page is for, as its 403 says it."""
+    from accounts.models import Role
+
+    names = [f"{Role(r).label.lower()}s" for r in Role.values if r in roles]
+    if not names:
+        return "no role"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 class RoleRequiredMixin(LoginRequiredMixin):
     allowed_roles: frozenset[str] | None = None  # None: every signed-in role
 
@@ -25,7 +35,7 @@ class RoleRequiredMixin(LoginRequiredMixin):
             from audit.services import audit_record
 
             audit_record(action="permission.denied", actor=request.user, detail={"path": request.path})
-            raise PermissionDenied("Your role may not use this page.")
+            raise PermissionDenied(f"This page is for {_roles_in_words(self.allowed_roles)}")
         return super().dispatch(request, *args, **kwargs)
 
 

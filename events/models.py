@@ -156,7 +156,17 @@ class EventPerson(models.Model):
         constraints = [models.UniqueConstraint(fields=["event", "ref"], name="event_person_ref_unique")]
 
     def __str__(self) -> str:
-        return self.name or f"{self.get_role_display()} {self.ref}"
+        """The name, or a description a reviewer recognises: "unnamed offender (male, 25-34, slim,
+        black hoodie)" — never the event's own "p1"."""
+        if self.name:
+            return self.name
+        said = [self.get_gender_display() if self.gender and self.gender != "unknown" else "",
+                self.age_band, self.get_build_display() if self.build else "",
+                self.clothing.split(",")[0].strip()[:40], self.marks.split(",")[0].strip()[:40]]
+        said = [x.lower() if i in (0, 2) else x for i, x in enumerate(said)]
+        described = ", ".join(x for x in said if x)
+        role = self.get_role_display().lower()
+        return f"unnamed {role} ({described})" if described else f"unnamed {role}"
 
 
 class Product(models.Model):

@@ -191,7 +191,14 @@ class Judgement(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_decision_display()} by {self.by_id}"
+        """What was decided about whom, in words: "Not the same person: Jon Smith and unnamed
+        offender (male, 25-34)" (the audit log's label of the row; who decided is its actor)."""
+        # Another retailer's person is never named in this retailer's log or pages.
+        people = [str(p) if p.event.organisation_id == self.organisation_id else "another retailer's record"
+                  for p in (self.person, self.target_person) if p is not None]
+        if not people and self.target_profile_id:
+            return f"{self.get_decision_display()}: profile {self.target_profile_id}"
+        return f"{self.get_decision_display()}: {' and '.join(people)}" if people else self.get_decision_display()
 
 
 class RejectedPair(models.Model):

@@ -198,3 +198,25 @@ def test_no_whitenoise_warning_in_tests_without_collectstatic(client, recwarn):
     response = client.get("/static/css/auror.css")
     assert response.status_code == 200
     assert not [w for w in recwarn if "No directory at" in str(w.message)]
+
+
+@pytest.mark.parametrize(("env", "url"), [
+    ({"AUROR_BIND": "127.0.0.1:8100"}, "http://127.0.0.1:8100"),  # make run PORT=8100
+    ({"AUROR_BIND": "0.0.0.0:8100"}, "http://localhost:8100"),
+    ({"AUROR_BIND": "0.0.0.0:8100", "SITE_URL": "https://auror.example.org"}, "https://auror.example.org"),
+])
+def test_absolute_links_follow_site_url_else_the_bind_address(env, url):
+    """Invitation links: SITE_URL when set, otherwise the address the server listens on (issue 10:
+    under `make run PORT=8100` a link said :8000)."""
+    env = {"SITE_URL": "", **env}
+    result = load_settings("from accounts.services import invitation_url\nfrom django.conf import settings\n"
+                           "print(settings.SITE_URL)", AUROR_DEVELOPMENT="1", **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == url
+
+
+def test_runall_links_where_it_listens():
+    from auror.management.commands.runall import site_url_for
+
+    assert site_url_for("127.0.0.1:8100") == "http://127.0.0.1:8100"
+    assert site_url_for("0.0.0.0:9000") == "http://localhost:9000"

@@ -61,3 +61,22 @@ def test_the_card_names_the_total_as_log_odds_and_the_other_side_by_its_time(wor
     s.save(update_fields=["person", "target_person"])
     html = client.get(f"/review/{s.pk}/").content.decode()
     assert "Later event" in html and "Earlier event" not in html
+
+
+def test_history_and_audit_name_the_people_and_their_events(world, client):
+    """"Not the same person: Ana Lopez and unnamed offender (female, 35-44)", with each event's
+    reference in the history; never "Offender p1" or a user id."""
+    from audit.models import AuditEntry
+    from matching.services_review import judgement_record
+
+    first = record(world, days_ago=20, persons=[ANA])
+    unnamed = {k: v for k, v in ANNA.items() if k != "name"} | {"clothing": "green puffer jacket, jeans"}
+    second = record(world, days_ago=2, persons=[{**unnamed, "marks": "scar on left cheek"}])
+    s = suggestion_between(second, first)
+    judgement_record(actor=world.investigator, suggestion=s, decision="reject")
+    row = AuditEntry.objects.get(action="judgement.reject")
+    assert row.object_repr == ("Not the same person: unnamed offender (female, 35-44, green puffer jacket, "
+                               "scar on left cheek) and Ana Lopez")
+    html = sign_in(client, world.investigator).get("/review/judgements/").content.decode()
+    assert "Ana Lopez" in html and "unnamed offender (female, 35-44" in html
+    assert first.reference in html and second.reference in html and "Offender p1" not in html

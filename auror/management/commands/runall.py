@@ -39,6 +39,18 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+SETTLE_SECONDS = 2.0
+
+
+def site_url_for(bind: str) -> str:
+    """The address links should use when SITE_URL is not set: the bind address, with a wildcard
+    host said as localhost (a link to 0.0.0.0 opens nothing)."""
+    host, _, port = bind.rpartition(":")
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "localhost"
+    return f"http://{host}:{port}"
+
+
 class Command(BaseCommand):
     help = "Migrate, seed the demo data once, collect static files, then run web, worker and beat."
 
@@ -65,8 +77,13 @@ class Command(BaseCommand):
         self._say("collectstatic …")
         call_command("collectstatic", interactive=False, verbosity=0)
 
+        worker_level = os.environ.get("AUROR_WORKER_LOGLEVEL", "WARNING")
+        if not os.environ.get("SITE_URL"):  # links in invitations and emails: where this run listens
+            settings.SITE_URL = site_url_for(bind)
         env = {
             **os.environ,
+            "AUROR_BIND": bind,
+            "SITE_URL": settings.SITE_URL,
             "DATABASE_URL": settings.DATABASE_URL,
             "REDIS_URL": settings.CELERY_BROKER_URL,
             "AUROR_DATA_DIR": str(embedded.DATA_DIR),
@@ -77,9 +94,11 @@ class Command(BaseCommand):
         commands = {
             "web": [py, "-m", "gunicorn", "-c", str(Path(settings.BASE_DIR) / "gunicorn.conf.py"),
                     "--bind", bind, "auror.wsgi:application"],
-            "worker": [py, "-m", "celery", "-A", "auror", "worker", "--loglevel", "INFO",
+            # Warnings and errors only: at INFO the worker's start-up (about 170 lines) scrolls the
+            # demo logins away; AUROR_WORKER_LOGLEVEL=INFO shows every job again.
+            "worker": [py, "-m", "celery", "-A", "auror", "worker", "--loglevel", worker_level,
                        "--concurrency", str(worker_concurrency), "--hostname", "worker@%h"],
-            "beat": [py, "-m", "celery", "-A", "auror", "beat", "--loglevel", "INFO"],
+            "beat": [py, "-m", "celery", "-A", "auror", "beat", "--loglevel", worker_level],
         }
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._on_signal)
@@ -98,7 +117,8 @@ class Command(BaseCommand):
         code = 0
         try:
             if self._wait_until_serving(host, int(port)):
-                self._banner(f"http://{host}:{port}/", logins)
+                self.stopping.wait(SETTLE_SECONDS)  # the last start-up lines first, then the banner
+                self._banner(settings.SITE_URL.rstrip("/") + "/", logins)
             code = self._supervise()
         finally:
             self._stop_children()
