@@ -85,9 +85,13 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "auror.context_processors.navigation",
             ],
+            "builtins": ["auror.templatetags.money"],
         },
     }
 ]
+
+# Amounts on every page (auror.templatetags.money): one currency per deployment.
+CURRENCY_SYMBOL = envstr("AUROR_CURRENCY_SYMBOL", "NZ$")
 
 # --- Database: DATABASE_URL, or the embedded PostgreSQL when unset -------------------------------
 DATABASE_URL = envstr("DATABASE_URL") or embedded.database_url()
