@@ -17,6 +17,8 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, label="Show")
     store = forms.ModelChoiceField(queryset=None, required=False, empty_label="All stores", label="Store")
     type = forms.ChoiceField(choices=[("", "All types"), *EventType.choices], required=False, label="Type")
+    retailer = forms.ChoiceField(choices=[("", "Yours and other retailers'"), ("own", "Your retailer's only"),
+                                          ("cross", "Other retailers' only")], required=False, label="Retailer")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, label="Sort by")
 
     def __init__(self, *args, stores, **kwargs):
@@ -27,7 +29,7 @@ class QueueFilterForm(forms.Form):
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
         return {"status": data.get("status") or "open", "store": data.get("store"), "event_type": data.get("type") or "",
-                "sort": data.get("sort") or "score"}
+                "sort": data.get("sort") or "score", "retailer": data.get("retailer") or ""}
 
 
 class JudgementForm(forms.Form):

@@ -10,7 +10,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, FloatField, Q, QuerySet, Value
+from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from auror import access
@@ -24,10 +24,13 @@ STATUS_FILTERS = {
     "unsure": (Suggestion.Status.UNSURE,),
     "decided": (Suggestion.Status.ACCEPTED, Suggestion.Status.REJECTED),
 }
+# What a reviewer can act on first: their own retailer's cards (a cross-retailer card can only be
+# followed up through a disclosure request), then by the chosen order.
 SORTS = {
-    "score": ("-score", "-harm", "-id"),
-    "harm": ("-harm", "-score", "-id"),
+    "score": ("cross", "-score", "-harm", "-id"),
+    "harm": ("cross", "-harm", "-score", "-id"),
 }
+RETAILER_FILTERS = {"own": Q(other_organisation__isnull=True), "cross": Q(other_organisation__isnull=False)}
 
 FEATURE_LABELS = {
     "prior": "Starting odds", "name": "Name", "plate": "Plate", "mark": "Distinctive mark", "age": "Age band",
@@ -69,15 +72,19 @@ def suggestions_visible(user, action: str = access.VIEW) -> QuerySet[Suggestion]
     return Suggestion.objects.visible_to(user, action).filter(own_side & other_side)
 
 
-def review_queue(*, user, status: str = "open", store=None, event_type: str = "", sort: str = "score") -> QuerySet:
+def review_queue(*, user, status: str = "open", store=None, event_type: str = "", sort: str = "score",
+                 retailer: str = "") -> QuerySet:
     qs = suggestions_visible(user).filter(status__in=STATUS_FILTERS.get(status, OPEN))
+    if retailer in RETAILER_FILTERS:
+        qs = qs.filter(RETAILER_FILTERS[retailer])
     if status != "decided":  # linked since it was suggested (its re-match not yet run): nothing left to decide
         qs = qs.exclude(person__profile_member__profile=F("target_person__profile_member__profile"))
     if store is not None:
         qs = qs.filter(person__event__store=store)
     if event_type:
         qs = qs.filter(person__event__type=event_type)
-    qs = qs.annotate(harm=Greatest(
+    qs = qs.annotate(cross=ExpressionWrapper(Q(other_organisation__isnull=False), output_field=BooleanField()),
+                     harm=Greatest(
         Coalesce(F("target_profile__harm_score"), Value(0.0), output_field=FloatField()),
         Coalesce(F("person__profile_member__profile__harm_score"), Value(0.0), output_field=FloatField()),
     ))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -66,7 +67,8 @@ class ReviewQueueView(RoleRequiredMixin, View):
         page = Paginator(review_queue(user=request.user, **filters), PAGE_SIZE).get_page(request.GET.get("page"))
         audit_record(action="suggestion.list", actor=request.user,
                      detail={"status": filters["status"], "store": filters["store"].pk if filters["store"] else None,
-                             "type": filters["event_type"], "sort": filters["sort"], "page": page.number})
+                             "type": filters["event_type"], "sort": filters["sort"], "retailer": filters["retailer"],
+                             "page": page.number})
         params = request.GET.copy()
         params.pop("page", None)
         return render(request, "matching/queue.html", {
@@ -127,6 +129,49 @@ class JudgeView(SuggestionView):
                 messages.success(request, _judged_message(judgement))
                 return redirect(safe_next(request, reverse("matching:queue")))
         return self.render_card(request, suggestion, form, status=400)
+
+
+BULK_MAX = 100
+
+
+class BulkRejectView(RoleRequiredMixin, View):
+    """POST `ids` (the cards ticked in the queue) and an optional reason: each recorded as "not the
+    same person" through judgement_record, all or none (one refused, none stored: 400 naming it)."""
+
+    allowed_roles = REVIEWERS
+    http_method_names = ["post"]
+
+    def post(self, request):
+        raw = request.POST.getlist("ids")
+        back = safe_next(request, reverse("matching:queue"))
+        try:
+            ids = sorted({int(x) for x in raw})
+        except ValueError:
+            return self._refuse(request, "ids", "Tick the suggestions to record as not the same person.", back)
+        if not ids:
+            return self._refuse(request, "ids", "Tick at least one suggestion.", back)
+        if len(ids) > BULK_MAX:
+            return self._refuse(request, "ids", f"At most {BULK_MAX} at once.", back)
+        reason = request.POST.get("reason", "")
+        found = {s.pk: s for s in suggestions_visible(request.user, access.CHANGE).filter(pk__in=ids)}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise Http404("No such suggestion.")
+        try:
+            with transaction.atomic():
+                for i in ids:
+                    judgement_record(actor=request.user, suggestion=found[i], decision=Judgement.Decision.REJECT,
+                                     reason=reason)
+        except ValidationError as exc:
+            field, errs = next(iter(_field_errors(exc).items()))
+            return self._refuse(request, field if field != "__all__" else "ids", f"Suggestion {i}: {errs[0]}", back)
+        messages.success(request, f"Recorded {len(ids)} as not the same person. These pairs will not be suggested "
+                                  "again; each can be undone from the judgement history.")
+        return redirect(back)
+
+    def _refuse(self, request, field: str, message: str, back: str):
+        return render(request, "matching/bulk_refused.html", {"field": field, "message": message, "back": back},
+                      status=400)
 
 
 def _judged_message(j: Judgement) -> str:

@@ -247,3 +247,60 @@ def test_a_pair_linked_meanwhile_leaves_the_queue(world, as_user):
     to_b.refresh_from_db()
     assert to_b.status == "pending"  # until the events are re-matched...
     assert to_b.pk not in [x["id"] for x in client.get("/review/").context["cards"]]  # ...but not shown
+
+
+def test_the_queue_puts_what_a_reviewer_can_act_on_first_and_filters_by_retailer(world, as_user, pairs):
+    """Own-retailer cards before cross-retailer ones, whatever their scores; "Your retailer's only" and
+    "Other retailers' only" narrow the queue (issue 10)."""
+    for org in (world.acme, world.bmart):
+        org.ctd_opt_in = True
+        org.save()
+    record(world, user=world.other_investigator, store=world.bmart_akl, days_ago=5,
+           persons=[{**JON, "name": "Jonathan Smithers"}], vehicles=[{"plate": "KBO812", "person_ref": "p1"}])
+    mine = record(world, persons=[JOHN], vehicles=[{"plate": "KB0812", "person_ref": "p1"}])
+    cross = Suggestion.objects.filter(person__event=mine, other_organisation=world.bmart).first()
+    assert cross is not None
+    c = as_user(world.investigator)
+    ids = [x["id"] for x in c.get("/review/").context["cards"]]
+    own = [i for i in ids if not Suggestion.objects.get(pk=i).other_organisation_id]
+    assert ids[:len(own)] == own and cross.pk in ids[len(own):]
+    assert cross.pk not in [x["id"] for x in c.get("/review/?retailer=own").context["cards"]]
+    only_cross = [x["id"] for x in c.get("/review/?retailer=cross").context["cards"]]
+    assert cross.pk in only_cross and all(Suggestion.objects.get(pk=i).other_organisation_id for i in only_cross)
+    row = AuditEntry.objects.filter(action="suggestion.list").latest("at")
+    assert row.detail["retailer"] == "cross"
+    # Not a choice the form knows: the whole queue, nothing broken.
+    assert c.get("/review/?retailer=everything").status_code == 200
+
+
+def test_obvious_misses_are_rejected_together_all_or_none(world, as_user, pairs):
+    jon, ana = pairs
+    c = as_user(world.investigator)
+    html = c.get("/review/").content.decode()
+    assert 'form="bulk-reject"' in html and f'name="ids" value="{jon.pk}"' in html
+    # One already decided: nothing of the batch is stored, and the page says which.
+    Suggestion.objects.filter(pk=ana.pk).update(status="rejected")
+    r = c.post("/review/bulk-reject/", {"ids": [jon.pk, ana.pk], "reason": "different people"})
+    assert r.status_code == 400 and f"Suggestion {ana.pk}" in r.content.decode() and 'data-field="suggestion"' in r.content.decode()
+    assert not Judgement.objects.exists()
+    Suggestion.objects.filter(pk=ana.pk).update(status="pending")
+    r = c.post("/review/bulk-reject/", {"ids": [jon.pk, ana.pk], "reason": "different people", "next": "/review/"})
+    assert r.status_code == 302 and r["Location"] == "/review/"
+    assert set(Judgement.objects.values_list("suggestion_id", "decision", "reason")) == {
+        (jon.pk, "reject", "different people"), (ana.pk, "reject", "different people")}
+    assert AuditEntry.objects.filter(action="judgement.reject").count() == 2
+
+
+@pytest.mark.parametrize("ids", [[], ["x"], list(range(1, 102))])
+def test_bulk_reject_bad_input_is_a_400_naming_the_field(world, as_user, pairs, ids):
+    r = as_user(world.investigator).post("/review/bulk-reject/", {"ids": ids})
+    assert r.status_code == 400 and 'data-field="ids"' in r.content.decode()
+    assert not Judgement.objects.exists()
+
+
+def test_bulk_reject_of_another_tenants_suggestion_is_a_404_and_a_low_role_a_403(world, as_user, pairs):
+    jon, _ana = pairs
+    assert as_user(world.other_investigator).post("/review/bulk-reject/", {"ids": [jon.pk]}).status_code == 404
+    assert as_user(world.staff).post("/review/bulk-reject/", {"ids": [jon.pk]}).status_code == 403
+    assert as_user(world.investigator).get("/review/bulk-reject/").status_code == 405
+    assert not Judgement.objects.exists()
