@@ -73,6 +73,9 @@ class Organisation(models.Model):
     )
     # Law-enforcement settings: the region codes its jurisdiction covers.
     jurisdictions = ArrayField(models.CharField(max_length=10), default=list, blank=True)
+    # The clock its people read: every time that is not an event's (an event's is its store's) is
+    # shown in this zone, named (auror.timezones).
+    timezone = models.CharField(max_length=64, default="Pacific/Auckland", validators=[validate_timezone])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

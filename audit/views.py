@@ -18,7 +18,7 @@ from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from accounts.models import Role, Store
+from accounts.models import Role
 from audit.filters import AuditFilter
 from audit.models import AuditEntry
 from audit.selectors import (
@@ -36,12 +36,11 @@ AUDITORS = frozenset({Role.RETAILER_ADMIN, Role.POLICE_ADMIN, Role.PLATFORM_OPER
 
 
 def viewer_timezone(user) -> zoneinfo.ZoneInfo:
-    """Dates are typed and shown in the viewer's time zone: their retailer's first store's, else UTC."""
-    store = Store.objects.visible_to(user).order_by("pk").first()
-    try:
-        return zoneinfo.ZoneInfo(store.timezone) if store else zoneinfo.ZoneInfo("UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    """Audit times are typed and shown in the viewer's organisation's zone (auror.timezones), a
+    police agency's too (it has no stores)."""
+    from auror.timezones import organisation_timezone
+
+    return zoneinfo.ZoneInfo(organisation_timezone(user.organisation_id))
 
 
 class AuditRowsMixin(ScopedQuerysetMixin):

@@ -46,4 +46,42 @@ def navigation(request):
             from sharing.selectors import pending_incoming_count
 
             i["badge"] = pending_incoming_count(user)
-    return {"nav_items": items}
+    return {"nav_items": items, "nav_menu": _grouped(items)}
+
+
+# The settings, grouped so a retailer admin's menu fits one line (issue 10): a group with one item
+# for this user is just that link.
+GROUPS = {
+    "Users": "Organisation", "Stores": "Organisation", "Organisation": "Organisation", "Catalogue": "Organisation",
+    "Disclosures": "Sharing", "Sharing": "Sharing",
+    "Lexicon": "Matching", "Synonyms": "Matching",
+}
+
+
+def _grouped(items: list[dict]) -> list[dict]:
+    menu, groups = [], {}
+    for item in items:
+        name = GROUPS.get(item["label"])
+        if name is None:
+            menu.append(item)
+            continue
+        if name not in groups:
+            groups[name] = {"group": True, "label": name, "items": []}
+            menu.append(groups[name])
+        groups[name]["items"].append(item)
+    out = []
+    for entry in menu:
+        if entry.get("group") and len(entry["items"]) == 1:
+            out.append(entry["items"][0])
+        elif entry.get("group"):
+            entry["active"] = any(i["active"] for i in entry["items"])
+            entry["badge"] = sum(i.get("badge") or 0 for i in entry["items"])
+            out.append(entry)
+        else:
+            out.append(entry)
+    return out
+
+
+def viewer_timezone(request):
+    """The zone the page's times are in (auror.timezones), for <body data-timezone>."""
+    return {"viewer_timezone": getattr(request, "viewer_timezone", "Pacific/Auckland")}

@@ -291,13 +291,12 @@ def _short(value: Any) -> str:
 
 
 def display_timezone(user) -> zoneinfo.ZoneInfo:
-    """The time zone dates are typed and shown in when no store says otherwise: the user's own
-    store's, else their retailer's first store's, else UTC."""
-    from accounts.models import Store
+    """The time zone dates are typed in when no store says otherwise: store staff's own store's,
+    else the viewer's organisation's (auror.timezones: the zone every other time is shown in)."""
+    from auror.timezones import organisation_timezone
 
-    store = (user.stores.order_by("pk").first() if user.role == Role.STORE_STAFF else None) or \
-        Store.objects.visible_to(user).order_by("pk").first()
+    store = user.stores.order_by("pk").first() if user.role == Role.STORE_STAFF else None
     try:
-        return zoneinfo.ZoneInfo(store.timezone) if store else zoneinfo.ZoneInfo("UTC")
+        return zoneinfo.ZoneInfo(store.timezone if store else organisation_timezone(user.organisation_id))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")

@@ -296,6 +296,7 @@ MATRIX: dict[str, Route] = {
     "matching:queue": Route(GET=grant({"investigator": 200, "admin": 200})),
     "matching:suggestion": Route(args=by("suggestion"), GET=grant({"investigator": 200, "admin": 200})),
     "matching:judge": Route(args=by("suggestion"), POST=grant({"investigator": 400, "admin": 400})),
+    "matching:bulk_reject": Route(POST=grant({"investigator": 400, "admin": 400})),
     "matching:judgements": Route(GET=grant({"investigator": 200, "admin": 200})),
     "matching:undo": Route(args=by("judgement"), POST=grant({"investigator": 302, "admin": 302})),
     "matching:settings": Route(GET=grant({"admin": 200}), POST=grant({"admin": 400})),

@@ -35,7 +35,9 @@ def test_admin_adds_store_staff_who_then_sees_only_their_store(page, phone_page,
     # The admin opens Users from the navigation and adds a user.
     sign_in_verified(page, w.admin)
     page.goto(page.base_url + "/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.locator("summary", has_text="Organisation").click()  # the settings are grouped (issue 10)
+    nav.get_by_role("link", name="Users").click()
     page.get_by_role("link", name="Add a user").click()
     page.get_by_label("Email", exact=True).fill("kiri@acme.test")
     page.get_by_label("First name").fill("Kiri")
@@ -65,6 +67,7 @@ def test_admin_adds_store_staff_who_then_sees_only_their_store(page, phone_page,
     kiri = User.objects.get(email="kiri@acme.test")
     assert (kiri.role, [s.code for s in kiri.stores.all()]) == (Role.STORE_STAFF, ["ACME-002"])
 
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Organisation").click()
     page.get_by_role("link", name="Users").first.click()
     row = page.get_by_role("row").filter(has_text="kiri@acme.test")
     assert "ACME-002" in row.inner_text()

@@ -84,3 +84,17 @@ def test_each_roles_home_page_shows_its_work(page, phone_page, browser_world, sc
     width = p.evaluate("document.documentElement.scrollWidth")
     assert width <= p.viewport_size["width"] + 1  # nothing wider than the screen
     screenshot(p, f"issue10-home-{who}-{'phone' if phone else 'desktop'}")
+
+
+def test_the_admin_menu_fits_one_line_at_1366_and_its_groups_open(page, browser_world, screenshot):
+    page.set_viewport_size({"width": 1366, "height": 800})
+    sign_in_verified(page, browser_world.admin)
+    page.goto(page.base_url + "/")
+    nav = page.get_by_role("navigation", name="Main")
+    tops = nav.locator(":scope > ul > li").evaluate_all("els => els.map(e => e.getBoundingClientRect().top)")
+    assert len(set(round(t) for t in tops)) == 1, tops  # one row
+    page.locator("summary", has_text="Organisation").click()
+    page.get_by_role("link", name="Users").click()
+    page.wait_for_url("**/admin/users/")
+    assert page.locator("details[data-current] > summary", has_text="Organisation").count() == 1
+    screenshot(page, "issue10-admin-menu-desktop")

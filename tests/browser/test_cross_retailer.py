@@ -104,6 +104,7 @@ def test_agreement_between_two_retailers(page, new_page, browser_world, event_fa
     bmart_event = event_factory(store=w.bmart_akl, narrative="Took razor blades")
     sign_in_verified(page, w.admin)
     page.goto(page.base_url + "/")
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Sharing").click()  # the group
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Sharing").click()
     page.get_by_role("link", name="Propose an agreement").click()
     page.get_by_label("Regions").fill("AKL, Auckland!")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from pathlib import Path
 
 import pytest
 from django_otp.oath import TOTP
@@ -51,6 +52,13 @@ def test_admin_enrols_an_authenticator_then_signs_in_with_a_code(page, browser_w
     page.get_by_role("button", name="Turn on two-step sign-in").click()
     assert page.get_by_role("heading", name="Your backup codes").is_visible()
     assert page.locator(".codes li").count() == 10
+    # Download them as a text file (issue 10): the file holds every code shown.
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download as a text file").click()
+    saved = Path(got.value.path()).read_text()
+    shown = [c.strip() for c in page.locator(".codes code").all_inner_texts()]
+    assert got.value.suggested_filename == "auror-backup-codes.txt" and all(c in saved for c in shown)
+    assert page.get_by_role("status").filter(has_text="Downloaded").is_visible()
     screenshot(page, "identity-mfa-backup-codes")
     page.get_by_role("link", name="I have saved them, continue").click()
     page.wait_for_url(page.base_url + "/events/")  # where they were going before enrolment

@@ -20,6 +20,7 @@ def test_add_a_word_then_import_and_read_the_report(page, browser_world, login_a
     w = browser_world
     login_as(page, w.admin)
     page.goto(page.base_url + "/")
+    page.get_by_role("navigation", name="Main").locator("summary", has_text="Matching").click()  # the group
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Synonyms").click()
     page.wait_for_url(page.base_url + "/events/synonyms/")
     assert page.get_by_role("heading", name="Descriptor synonyms").is_visible()
