@@ -159,7 +159,21 @@ class StoreForm(forms.Form):
             self.fields["code"].help_text = "A store's code is its identity in imports and cannot change."
 
 
+def timezone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    return [(z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones()) if "/" in z and not z.startswith("Etc/")]
+
+
+class TimezoneField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=timezone_choices, label="Time zone", help_text=(
+            "Times on every page are shown in this zone, named (an event's own time is always its store's)."),
+            error_messages={"invalid_choice": "Choose a time zone from the list."}, **kwargs)
+
+
 class RetailerSettingsForm(forms.Form):
+    timezone = TimezoneField(required=False)
     police_sharing_default = forms.ChoiceField(
         label="Share events with police by default", choices=PoliceSharing.choices, widget=forms.RadioSelect,
         help_text="Each event can still choose otherwise when it is recorded.",
@@ -179,6 +193,7 @@ class RetailerSettingsForm(forms.Form):
 
     def __init__(self, *args, organisation: Organisation, **kwargs):
         kwargs["initial"] = {
+            "timezone": organisation.timezone,
             "police_sharing_default": organisation.police_sharing_default,
             "police_excluded_agencies": list(organisation.police_excluded_agencies.all()),
             "ctd_opt_in": organisation.ctd_opt_in,
@@ -199,13 +214,14 @@ def parse_region_codes(value: str) -> list[str]:
 
 
 class JurisdictionsForm(forms.Form):
+    timezone = TimezoneField(required=False)
     jurisdictions = forms.CharField(
         required=False, max_length=500,
         help_text="The region codes your agency covers, separated by commas, e.g. AKL, WLG.",
     )
 
     def __init__(self, *args, organisation: Organisation, **kwargs):
-        kwargs["initial"] = {"jurisdictions": ", ".join(organisation.jurisdictions)}
+        kwargs["initial"] = {"jurisdictions": ", ".join(organisation.jurisdictions), "timezone": organisation.timezone}
         super().__init__(*args, **kwargs)
 
     def clean_jurisdictions(self) -> list[str]:

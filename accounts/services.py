@@ -278,6 +278,29 @@ def organisation_jurisdictions_update(
     return org, changes
 
 
+@transaction.atomic
+def organisation_timezone_update(*, actor: Actor, organisation: Organisation, timezone: str) -> tuple[Organisation, dict]:
+    """The zone the organisation's people read every time that is not an event's (auror.timezones):
+    its retailer or police admins set it; audited like every setting."""
+    _require_role(actor, {Role.RETAILER_ADMIN, Role.POLICE_ADMIN}, "Only the organisation's admins change its timezone.")
+    _require(actor, access.MANAGE, organisation)
+    org = _locked_org(organisation)
+    before = org.timezone
+    org.timezone = timezone
+    try:
+        org.full_clean(exclude=[f.name for f in Organisation._meta.fields if f.name != "timezone"])
+    except ValidationError as exc:
+        raise ValidationError({"timezone": exc.message_dict.get("timezone", ["Choose a time zone from the list."])}) from exc
+    changes = _changes({"timezone": before}, {"timezone": timezone})
+    if changes:
+        org.save(update_fields=["timezone"])
+        _audit("organisation.timezone_update", actor, org.pk, org, {"changes": changes})
+        from auror import timezones
+
+        timezones._CACHE.pop(org.pk, None)
+    return org, changes
+
+
 # --- stores -------------------------------------------------------------------------------------
 
 STORE_FIELDS = ("code", "name", "address", "region", "timezone", "latitude", "longitude", "is_active")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -369,13 +370,18 @@ class OrganisationSettingsView(AdminFormView):
 
     def save(self, form):
         d = form.cleaned_data
-        if self.object.kind == OrgKind.RETAILER:
-            return services.organisation_sharing_update(
-                actor=self.request.user, organisation=self.object, police_sharing_default=d["police_sharing_default"],
-                police_excluded_agencies=d["police_excluded_agencies"], ctd_opt_in=d["ctd_opt_in"],
-                image_matching_opt_in=d["image_matching_opt_in"])
-        return services.organisation_jurisdictions_update(actor=self.request.user, organisation=self.object,
-                                                          jurisdictions=d["jurisdictions"])
+        with transaction.atomic():
+            org, zone = services.organisation_timezone_update(actor=self.request.user, organisation=self.object,
+                                                              timezone=d.get("timezone") or self.object.timezone)
+            if self.object.kind == OrgKind.RETAILER:
+                org, changes = services.organisation_sharing_update(
+                    actor=self.request.user, organisation=org, police_sharing_default=d["police_sharing_default"],
+                    police_excluded_agencies=d["police_excluded_agencies"], ctd_opt_in=d["ctd_opt_in"],
+                    image_matching_opt_in=d["image_matching_opt_in"])
+            else:
+                org, changes = services.organisation_jurisdictions_update(actor=self.request.user, organisation=org,
+                                                                          jurisdictions=d["jurisdictions"])
+        return org, {**zone, **changes}
 
     def success(self, result):
         org, changes = result

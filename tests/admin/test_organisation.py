@@ -85,3 +85,28 @@ def test_each_admin_sees_only_their_own_organisation(world, as_user):
     world.bmart.refresh_from_db()
     assert world.bmart.police_sharing_default == PoliceSharing.INTERNAL
     assert world.acme.police_sharing_default == PoliceSharing.JURISDICTION
+
+
+def test_an_admin_sets_the_organisations_time_zone_and_pages_follow(world, as_user):
+    """Issue 10: the zone every time but an event's is shown in; audited; a bad one is a 400 naming
+    the field and changes nothing; an investigator may not."""
+    c = as_user(world.admin)
+    r = c.post(URL, {"police_sharing_default": "jurisdiction", "timezone": "Australia/Sydney"})
+    assert r.status_code == 302
+    world.acme.refresh_from_db()
+    assert world.acme.timezone == "Australia/Sydney"
+    changes = audit_rows("organisation.timezone_update", world.acme).get().detail["changes"]
+    assert changes["timezone"] == {"before": "Pacific/Auckland", "after": "Australia/Sydney"}
+    assert 'data-timezone="Australia/Sydney"' in c.get("/").content.decode()
+    r = c.post(URL, {"police_sharing_default": "jurisdiction", "timezone": "Mars/Olympus"})
+    assert r.status_code == 400 and "timezone" in form_errors(r)
+    world.acme.refresh_from_db()
+    assert world.acme.timezone == "Australia/Sydney"
+    assert as_user(world.investigator).post(URL, {"timezone": "UTC"}).status_code == 403
+
+
+def test_a_police_admin_sets_the_agencys_time_zone(world, as_user):
+    r = as_user(world.police_admin).post(URL, {"jurisdictions": "AKL", "timezone": "Pacific/Chatham"})
+    assert r.status_code == 302
+    world.pol_akl.refresh_from_db()
+    assert world.pol_akl.timezone == "Pacific/Chatham"
