@@ -13,7 +13,7 @@ REASON = dict(required=False, max_length=500, label="Reason", widget=forms.Texta
 class MergeForm(forms.Form):
     target = forms.IntegerField(label="Merge into profile number", min_value=1,
                                 help_text="This profile's people join that profile; this one is closed, with history.",
-                                error_messages={"required": "Enter the number of the profile to merge into.",
+                                error_messages={"required": "Find and pick the profile to merge into.",
                                                 "invalid": "Enter a profile number.",
                                                 "min_value": "Enter a profile number."})
     reason = forms.CharField(**REASON)

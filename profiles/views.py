@@ -54,8 +54,17 @@ class ProfileDetailView(ScopedQuerysetMixin, View):
     def render_page(self, request, profile, *, merge_form=None, split_form=None, status=200):
         audit_record(action="profile.view", actor=request.user, obj=profile)
         ctx = profile_page(user=request.user, profile=profile)
+        merge_q = (request.GET.get("merge_q") or request.POST.get("merge_q") or "").strip()[:120]
+        picks = []
+        if merge_q and profile.status == Profile.Status.ACTIVE:
+            # Search and pick the profile to merge into (issue 10): by its label or number, among the
+            # active profiles the reviewer may change; never this one.
+            found = Profile.objects.visible_to(request.user, access.CHANGE).filter(status=Profile.Status.ACTIVE)
+            found = found.filter(pk=int(merge_q)) if merge_q.isdigit() else found.filter(label__icontains=merge_q)
+            picks = list(found.exclude(pk=profile.pk).order_by("-harm_score", "-id")[:10])
         ctx.update({
             "profile": profile,
+            "merge_q": merge_q, "merge_picks": picks,
             "merge_form": merge_form or MergeForm(),
             "split_form": split_form or SplitForm(members=ctx["members"]),
             "active": profile.status == Profile.Status.ACTIVE,

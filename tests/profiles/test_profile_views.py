@@ -107,6 +107,22 @@ def test_merge_and_split_from_the_page(world, jon, ana):
     assert c.get(f"/profiles/{jon.pk}/").status_code == 200
 
 
+def test_the_profile_to_merge_into_is_found_and_picked_not_typed(world, jon, ana):
+    """Issue 10: search by name or number, pick from the results (radio buttons), merge."""
+    c = as_user(world.investigator)
+    other = Profile.objects.create(organisation=world.bmart, label=jon.label)  # another retailer's: never offered
+    html = c.get(f"/profiles/{ana.pk}/", {"merge_q": jon.label.split()[0]}).content.decode()
+    assert f'type="radio" name="target" value="{jon.pk}"' in html
+    assert f'value="{other.pk}"' not in html and f'name="target" value="{ana.pk}"' not in html
+    assert 'type="number"' not in html
+    by_number = c.get(f"/profiles/{ana.pk}/", {"merge_q": str(jon.pk)}).content.decode()
+    assert f'type="radio" name="target" value="{jon.pk}"' in by_number
+    nothing = c.get(f"/profiles/{ana.pk}/", {"merge_q": "zzzz"}).content.decode()
+    assert "No other active profile matches" in nothing and ">Merge</button>" not in nothing
+    r = c.post(f"/profiles/{ana.pk}/merge/", {"target": jon.pk, "merge_q": "x"})
+    assert r.status_code == 302 and r["Location"] == f"/profiles/{jon.pk}/"
+
+
 @pytest.mark.parametrize("data,field", [({"target": ""}, "target"), ({"target": "abc"}, "target"),
                                         ({"target": "999999"}, "target"), ({"target": "self"}, "target"),
                                         ({"target": "other"}, "target")])
