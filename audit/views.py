@@ -129,7 +129,7 @@ class AuditExportView(AuditRowsMixin, View):
                      detail={"format": "csv", "filters": self.filterset.used, "until": self.until,
                              "rows": rows.count()})
         stamp = timezone.now().astimezone(self.tz).strftime("%Y%m%d-%H%M")
-        response = StreamingHttpResponse(audit_csv_lines(rows=rows), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(audit_csv_lines(rows=rows, tz=self.tz), content_type="text/csv; charset=utf-8")
         name = export_filename(organisation_slug=request.user.organisation.slug, stamp=stamp)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         response["Cache-Control"] = "private, no-store"

@@ -275,6 +275,8 @@ def test_export_streams_the_filtered_rows_as_csv(world, logs, as_user):
     assert update["hash"] == logs["acme"][1].hash and update["prev_hash"] == logs["acme"][1].prev_hash
     assert '"after": "25.50"' in update["detail"]
     assert dt.datetime.fromisoformat(update["at"]) == logs["acme"][1].at
+    # In the viewer's zone, and the file says which (issue 10): the offset of Auckland, not UTC's.
+    assert update["at"].endswith(("+13:00", "+12:00"))
 
 
 def test_export_never_holds_another_organisations_rows(world, logs, as_user):
