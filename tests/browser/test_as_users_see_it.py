@@ -98,3 +98,33 @@ def test_the_admin_menu_fits_one_line_at_1366_and_its_groups_open(page, browser_
     page.wait_for_url("**/admin/users/")
     assert page.locator("details[data-current] > summary", has_text="Organisation").count() == 1
     screenshot(page, "issue10-admin-menu-desktop")
+
+
+def test_a_draft_shows_the_same_local_time_in_its_status_and_in_my_drafts(phone_page, browser_world, screenshot):
+    """Issue 10: "saved at 04:42 am" (UTC, the browser's locale) against 17:42 in "My drafts" — now
+    both in the organisation's zone, named. The browser runs in UTC here, as the report's did."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.browser.test_event_capture import open_form
+
+    page, world = phone_page, browser_world
+    open_form(page, world)
+    page.get_by_label("Name, if known").fill("Pat Lee")
+    status = page.locator("#draft-status")
+    expect(status).to_contain_text("Draft saved at", timeout=10_000)
+    said = re.search(r"(\d{1,2}:\d{2}) ?(NZ[DS]T|GMT\+1[23])", status.inner_text())
+    assert said, status.inner_text()
+    page.goto(page.base_url + "/events/drafts/")
+    listed = page.locator(".draft").first.inner_text()
+    shown = re.search(r"(\d{1,2}:\d{2}) (NZ[DS]T)", listed)
+    assert shown, listed
+
+    def minutes(hhmm: str) -> int:
+        h, m = map(int, hhmm.split(":"))
+        return h * 60 + m
+
+    # The same clock (the save and its answer may straddle a minute, never an hour or a zone).
+    assert abs(minutes(said.group(1)) - minutes(shown.group(1))) in (0, 1, 1439), (said.group(0), listed)
+    screenshot(page, "issue10-drafts-time-phone")
