@@ -191,15 +191,21 @@ def test_investigators_may_not_change_the_threshold(world, as_user):
     assert not MatchSettings.objects.filter(review_threshold=0.9).exists()
 
 
-def test_a_cross_retailer_suggestion_shows_nothing_of_the_other_side(world, as_user):
+def cross_suggestion(world, their_name: str) -> Suggestion:
+    """Both retailers opted in; B-Mart recorded the man first (named `their_name`), Acme sees him now."""
     for org in (world.acme, world.bmart):
         org.ctd_opt_in = True
         org.save()
     record(world, user=world.other_investigator, store=world.bmart_akl, days_ago=5,
-           persons=[{**JON, "name": "Jonathan Smithers-Secret"}], vehicles=[{"plate": "KBO812", "person_ref": "p1"}])
+           persons=[{**JON, "name": their_name}], vehicles=[{"plate": "KBO812", "person_ref": "p1"}])
     mine = record(world, persons=[JOHN], vehicles=[{"plate": "KB0812", "person_ref": "p1"}])
     s = Suggestion.objects.filter(person__event=mine, other_organisation=world.bmart).first()
     assert s is not None
+    return s
+
+
+def test_a_cross_retailer_suggestion_shows_nothing_of_the_other_side(world, as_user):
+    s = cross_suggestion(world, "Jonathan Smithers-Secret")
     r = as_user(world.investigator).get("/review/")
     html = r.content.decode()
     assert "held by another participant" in html
@@ -252,14 +258,7 @@ def test_a_pair_linked_meanwhile_leaves_the_queue(world, as_user):
 def test_the_queue_puts_what_a_reviewer_can_act_on_first_and_filters_by_retailer(world, as_user, pairs):
     """Own-retailer cards before cross-retailer ones, whatever their scores; "Your retailer's only" and
     "Other retailers' only" narrow the queue (issue 10)."""
-    for org in (world.acme, world.bmart):
-        org.ctd_opt_in = True
-        org.save()
-    record(world, user=world.other_investigator, store=world.bmart_akl, days_ago=5,
-           persons=[{**JON, "name": "Jonathan Smithers"}], vehicles=[{"plate": "KBO812", "person_ref": "p1"}])
-    mine = record(world, persons=[JOHN], vehicles=[{"plate": "KB0812", "person_ref": "p1"}])
-    cross = Suggestion.objects.filter(person__event=mine, other_organisation=world.bmart).first()
-    assert cross is not None
+    cross = cross_suggestion(world, "Jonathan Smithers")
     c = as_user(world.investigator)
     ids = [x["id"] for x in c.get("/review/").context["cards"]]
     own = [i for i in ids if not Suggestion.objects.get(pk=i).other_organisation_id]
