@@ -15,3 +15,5 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Gunicorn's control socket (one per user by default) is not used; two servers would share it.
 control_socket_disable = True
+# The access log leaves out the health polls (auror/gunicorn_logging.py).
+logger_class = "auror.gunicorn_logging.QuietHealthLogger"

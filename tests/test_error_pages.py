@@ -82,3 +82,28 @@ def test_readiness_polls_are_not_logged(rf):
     other = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Internal Server Error: %s", ("/x",), None)
     other.request = rf.get("/x")
     assert OneLineRefusals().filter(other) is True
+
+
+def test_gunicorns_access_log_leaves_out_the_health_polls(caplog):
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from auror.gunicorn_logging import QuietHealthLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    log = QuietHealthLogger(cfg)
+    seen = []
+    log.access_log.handlers = []
+    log.access_log.addHandler(type("H", (logging.Handler,), {"emit": lambda self, r: seen.append(r.getMessage())})())
+    resp = SimpleNamespace(status="503 Service Unavailable", headers=[], sent=10, response_length=10)
+    req = SimpleNamespace(headers=[], method="GET", path="/healthz", query="", version=(1, 1))
+    env = {"PATH_INFO": "/healthz", "RAW_URI": "/healthz", "REQUEST_METHOD": "GET", "QUERY_STRING": "",
+           "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    import datetime as dt
+
+    log.access(resp, req, env, dt.timedelta(seconds=0.01))
+    assert seen == []
+    log.access(resp, req, {**env, "PATH_INFO": "/events/", "RAW_URI": "/events/"}, dt.timedelta(seconds=0.01))
+    assert len(seen) == 1 and "/events/" in seen[0]
