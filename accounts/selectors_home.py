@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Role
@@ -55,8 +55,10 @@ def home_panels(user) -> dict:
         org = user.organisation
         panels["sharing"] = {"police": org.get_police_sharing_default_display(), "ctd": org.ctd_opt_in}
         audit = AuditEntry.objects.visible_to(user).filter(organisation_id=user.organisation_id)
-        wanted = [a for a in audit.order_by("-at", "-id")[:200] if a.action.startswith(HIGHLIGHTS)]
-        panels["highlights"] = wanted[:RECENT]
+        highlights = Q()
+        for prefix in HIGHLIGHTS:
+            highlights |= Q(action__startswith=prefix)
+        panels["highlights"] = list(audit.filter(highlights).order_by("-at", "-id")[:RECENT])
     if role in (Role.POLICE_OFFICER, Role.POLICE_ADMIN):
         from audit.models import AuditEntry
 

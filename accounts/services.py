@@ -297,7 +297,7 @@ def organisation_timezone_update(*, actor: Actor, organisation: Organisation, ti
         _audit("organisation.timezone_update", actor, org.pk, org, {"changes": changes})
         from auror import timezones
 
-        timezones._CACHE.pop(org.pk, None)
+        timezones.forget(org.pk)
     return org, changes
 
 

@@ -33,6 +33,15 @@ def organisation_timezone(organisation_id: int | None) -> str:
     return name
 
 
+def forget(organisation_id: int | None = None) -> None:
+    """Drop what this process remembers of an organisation's zone (all of them without an id):
+    called when the zone is changed, so the next page already reads the new one."""
+    if organisation_id is None:
+        _CACHE.clear()
+    else:
+        _CACHE.pop(organisation_id, None)
+
+
 class ViewerTimezoneMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -381,8 +381,8 @@ def _contradicted(other: PersonRecord, scored: Scored, stronger: list[Candidate]
         if p_x < likely:
             continue
         levels = compare(x.record, other, sku_window_days=sku_window_days, explain=False)
-        evidence = weight_only(levels, _params_with(other, x.record, params, partner), tf) - _params_with(
-            other, x.record, params, partner).prior_weight
+        pair_params = _params_with(other, x.record, params, partner)
+        evidence = weight_only(levels, pair_params, tf) - pair_params.prior_weight
         same = 1 / (1 + 2 ** (-evidence)) if evidence > -60 else 0.0
         b = (1 - p_x) + same
         if b < bound:

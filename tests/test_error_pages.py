@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 
 from tests.admin.conftest import sign_in
 
@@ -71,7 +71,6 @@ def test_a_403_is_logged_in_one_line(world, caplog):
     assert "Forbidden" in record.getMessage() and "/review/" in record.getMessage()
 
 
-@override_settings(DEBUG_PROPAGATE_EXCEPTIONS=False)
 def test_readiness_polls_are_not_logged(rf):
     from auror.log_filters import OneLineRefusals
 

@@ -71,7 +71,7 @@ def test_a_police_admins_audit_is_in_the_agencys_zone_not_utc(world):
     world.pol_akl.save(update_fields=["timezone"])
     from auror import timezones
 
-    timezones._CACHE.clear()
+    timezones.forget()
     c = sign_in(Client(), world.police_admin)
     html = c.get("/audit/").content.decode()
     assert "Times in Pacific/Chatham" in html and "Times in UTC" not in html
@@ -86,7 +86,7 @@ def test_an_event_time_stays_in_its_stores_zone_whatever_the_viewers(world):
     world.acme.save(update_fields=["timezone"])
     from auror import timezones
 
-    timezones._CACHE.clear()
+    timezones.forget()
     event = record(world, days_ago=1, persons=[{"name": "Jo Bloggs"}])
     local = event.occurred_at.astimezone(__import__("zoneinfo").ZoneInfo("Pacific/Auckland"))
     html = sign_in(Client(), world.investigator).get(f"/events/{event.pk}/").content.decode()
