@@ -10,11 +10,16 @@ through events.services.event_submit, as a store would record them: audited, mat
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from dataclasses import dataclass
+import random
+import tempfile
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import MFA_REQUIRED_ROLES, Organisation, Role, Store, User
@@ -23,6 +28,9 @@ from accounts.provisioning import Report, provision
 DEMO_PASSWORD = "auror-demo-2026"
 SEED = 20260101
 DAYS = 90
+EVENTS = 420  # both retailers together; each event is at one store of one retailer
+TIMEZONE = "Pacific/Auckland"
+QUEUE_WORKED_UNTIL = dt.timedelta(days=7)  # the demo investigators decided every card older than this
 
 
 @dataclass(frozen=True)
@@ -30,33 +38,32 @@ class DemoRetailer:
     slug: str
     name: str
     prefix: str
-    events: int
     sharing: str
-    stores: tuple[tuple[str, str, str], ...]  # (suburb, region, street address)
+    stores: tuple[tuple[str, str, str, float, float], ...]  # (suburb, region, street address, latitude, longitude)
 
 
 RETAILERS = (
     DemoRetailer(
-        slug="freshco", name="FreshCo Supermarkets", prefix="FC", events=260, sharing="jurisdiction",
+        slug="freshco", name="FreshCo Supermarkets", prefix="FC", sharing="jurisdiction",
         stores=(
-            ("Ponsonby", "AKL", "214 Ponsonby Road, Auckland"),
-            ("Newmarket", "AKL", "77 Broadway, Newmarket, Auckland"),
-            ("Manukau", "AKL", "6 Putney Way, Manukau, Auckland"),
-            ("Lambton Quay", "WLG", "180 Lambton Quay, Wellington"),
-            ("Petone", "WLG", "240 Jackson Street, Petone"),
-            ("Riccarton", "CHC", "129 Riccarton Road, Christchurch"),
-            ("Hamilton Central", "HAM", "501 Victoria Street, Hamilton"),
-            ("Dunedin Central", "DUD", "40 George Street, Dunedin"),
+            ("Ponsonby", "AKL", "214 Ponsonby Road, Auckland", -36.8563, 174.7462),
+            ("Newmarket", "AKL", "77 Broadway, Newmarket, Auckland", -36.8697, 174.7771),
+            ("Manukau", "AKL", "6 Putney Way, Manukau, Auckland", -36.9927, 174.8797),
+            ("Lambton Quay", "WLG", "180 Lambton Quay, Wellington", -41.2822, 174.7762),
+            ("Petone", "WLG", "240 Jackson Street, Petone", -41.2262, 174.8727),
+            ("Riccarton", "CHC", "129 Riccarton Road, Christchurch", -43.5308, 172.6006),
+            ("Hamilton Central", "HAM", "501 Victoria Street, Hamilton", -37.7866, 175.2797),
+            ("Dunedin Central", "DUD", "40 George Street, Dunedin", -45.8716, 170.5036),
         ),
     ),
     DemoRetailer(
-        slug="harbour", name="Harbour Pharmacy", prefix="HP", events=140, sharing="all",
+        slug="harbour", name="Harbour Pharmacy", prefix="HP", sharing="all",
         stores=(
-            ("Takapuna", "AKL", "12 Hurstmere Road, Takapuna, Auckland"),
-            ("Sylvia Park", "AKL", "286 Mount Wellington Highway, Auckland"),
-            ("Cuba Street", "WLG", "101 Cuba Street, Wellington"),
-            ("Hornby", "CHC", "418 Main South Road, Hornby, Christchurch"),
-            ("Tauranga", "BOP", "33 Devonport Road, Tauranga"),
+            ("Takapuna", "AKL", "12 Hurstmere Road, Takapuna, Auckland", -36.7882, 174.7731),
+            ("Sylvia Park", "AKL", "286 Mount Wellington Highway, Auckland", -36.9171, 174.8413),
+            ("Cuba Street", "WLG", "101 Cuba Street, Wellington", -41.2931, 174.7754),
+            ("Hornby", "CHC", "418 Main South Road, Hornby, Christchurch", -43.5441, 172.5249),
+            ("Tauranga", "BOP", "33 Devonport Road, Tauranga", -37.6858, 176.1669),
         ),
     ),
 )
@@ -92,9 +99,9 @@ def demo_provisioning() -> dict:
         orgs.append({
             "slug": r.slug, "name": r.name, "kind": "retailer", "ctd_opt_in": True, "image_matching_opt_in": False,
             "police_sharing_default": r.sharing,
-            "stores": [{"code": f"{r.prefix}-{i + 1:03d}", "name": f"{r.name.split()[0]} {suburb}", "region": region,
-                        "address": address, "timezone": "Pacific/Auckland"}
-                       for i, (suburb, region, address) in enumerate(r.stores)],
+            "stores": [{"code": code, "name": name, "region": region, "address": address, "timezone": TIMEZONE,
+                        "latitude": lat, "longitude": lon}
+                       for code, name, region, address, lat, lon in _stores(r)],
         })
     for slug, name, regions in AGENCIES:
         orgs.append({"slug": slug, "name": name, "kind": "law_enforcement", "jurisdictions": regions})
@@ -103,10 +110,33 @@ def demo_provisioning() -> dict:
     return {"organisations": orgs, "users": users}
 
 
+def _stores(r: DemoRetailer) -> list[tuple[str, str, str, str, float, float]]:
+    return [(f"{r.prefix}-{i + 1:03d}", f"{r.name.split()[0]} {suburb}", region, address, lat, lon)
+            for i, (suburb, region, address, lat, lon) in enumerate(r.stores)]
+
+
+def demo_world(now: dt.datetime):
+    """The demo's events and their truth, from the benches' generator (matching.synthetic) at the
+    demo's stores: repeat offenders, groups and families across both retailers, described with the
+    noise real reports have. Deterministic for SEED: the same events whatever the day it runs
+    (times are relative to `now`)."""
+    from events.synthetic import SyntheticStore
+    from matching.synthetic import WorldConfig, generate
+
+    config = WorldConfig(events=EVENTS, days=DAYS,
+                         retailers=tuple((r.slug, r.name, r.prefix, len(r.stores)) for r in RETAILERS))
+    stores = {r.slug: [SyntheticStore(code=code, name=name, region=region, timezone=TIMEZONE)
+                       for code, name, region, *_ in _stores(r)] for r in RETAILERS}
+    return generate(EVENTS, seed=SEED, end=now, config=config, stores=stores)
+
+
 @dataclass
 class SeedResult:
     provisioning: Report
     events_created: dict[str, int]
+    products: dict[str, str] = field(default_factory=dict)
+    decided: dict[str, str] = field(default_factory=dict)
+    queue: dict[str, int] = field(default_factory=dict)
 
 
 def _submit_data(raw: dict, store: Store, now: dt.datetime) -> dict:
@@ -123,10 +153,36 @@ def _submit_data(raw: dict, store: Store, now: dt.datetime) -> dict:
     }
 
 
-def _seed_events(retailer: DemoRetailer, now: dt.datetime) -> int:
+def recorded_after(occurred: dt.datetime, rng: random.Random, now: dt.datetime) -> dt.datetime:
+    """When staff got round to recording an event: mostly within the hour or two after it, some at the
+    end of the shift, a few the next day; never in the future."""
+    minutes = rng.choices([rng.uniform(4, 90), rng.uniform(90, 8 * 60), rng.uniform(14 * 60, 40 * 60)], [60, 30, 10])[0]
+    return min(occurred + dt.timedelta(minutes=minutes), now - dt.timedelta(minutes=1))
+
+
+def _catalogue(retailer: DemoRetailer, products) -> str:
+    """The retailer's catalogue, imported by its admin through the catalogue import (audited)."""
+    from events.catalogue import products_import
+
+    from events.models import Product
+
+    org = Organisation.objects.unscoped().get(slug=retailer.slug)
+    if Product.objects.unscoped().filter(organisation=org).exists():
+        return "already there"
+    admin = User.objects.get_queryset().unscoped().filter(organisation=org, role=Role.RETAILER_ADMIN).order_by("pk").first()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{retailer.slug}-catalogue.csv"
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["sku", "description", "unit_value", "barcode"])
+            writer.writerows([p.sku, p.description, p.unit_value, p.barcode] for p in products)
+        result = products_import(organisation=org, path=path, actor=admin, source="seed_demo")
+    return f"{result.created} products imported by {admin.email}"
+
+
+def _seed_events(retailer: DemoRetailer, world, now: dt.datetime) -> int:
     from events.models import Event
     from events.services import event_submit
-    from events.synthetic import synthetic_events
 
     org = Organisation.objects.unscoped().get(slug=retailer.slug)
     stores = {s.code: s for s in Store.objects.unscoped().filter(organisation=org)}
@@ -138,24 +194,168 @@ def _seed_events(retailer: DemoRetailer, now: dt.datetime) -> int:
     # External ids are PREFIX-YEAR-NNNNNN; the number identifies the generated event whatever the day.
     seen = {x.rsplit("-", 1)[-1] for x in Event.objects.unscoped().filter(
         organisation=org, external_id__startswith=f"{retailer.prefix}-").values_list("external_id", flat=True)}
-    created = 0
-    generated = synthetic_events(retailer.events, store_codes=sorted(stores), seed=SEED + len(retailer.slug),
-                                 id_prefix=retailer.prefix, end=now, days=DAYS)
+    rng = random.Random(f"{SEED}-{retailer.slug}-recorded")
+    recorded: dict[int, dt.datetime] = {}
     with transaction.atomic():
-        for raw in generated:
-            if raw["external_id"].rsplit("-", 1)[-1] in seen:
+        for raw in world.events:
+            if raw["store"] not in stores or raw["external_id"].rsplit("-", 1)[-1] in seen:
                 continue
             store = stores[raw["store"]]
-            event_submit(actor=recorder.get(store.code, admin), data=_submit_data(raw, store, now), via="seed_demo")
-            created += 1
-    return created
+            data = _submit_data(raw, store, now)
+            event, _ = event_submit(actor=recorder.get(store.code, admin), data=data, via="seed_demo")
+            recorded[event.pk] = recorded_after(data["occurred_at"], rng, now)
+        # The screens should look like three months of use, not one afternoon: each event shows when
+        # its store recorded it. The audit log keeps the truth (rows written now, via seed_demo).
+        for pk, at in recorded.items():
+            Event.objects.unscoped().filter(pk=pk).update(created_at=at)
+    return len(recorded)
+
+
+def _match_all() -> dict[str, int]:
+    """Connect the Dots over the demo's events, in this process (the worker is not up yet): every
+    retailer's keys first, so each one's events meet the other's."""
+    from matching.services import index_organisation, rematch_organisation
+
+    orgs = [Organisation.objects.unscoped().get(slug=r.slug) for r in RETAILERS]
+    for org in orgs:
+        index_organisation(organisation_id=org.pk)
+    return {org.slug: rematch_organisation(organisation_id=org.pk) for org in orgs}
+
+
+def _truth_of(world) -> dict[int, int]:
+    """EventPerson id → the true person of the generated world (for the demo investigator's choices)."""
+    from events.models import EventPerson
+
+    def key(ext: str, ref: str) -> tuple[str, str, str]:  # the year in an external id depends on the day it ran
+        return ext.split("-", 1)[0], ext.rsplit("-", 1)[-1], ref
+
+    by_key = {key(ext, ref): t.person for (ext, ref), t in world.truth.items()}
+    rows = EventPerson.objects.filter(event__organisation__slug__in=[r.slug for r in RETAILERS],
+                                      event__external_id__gt="").values_list("pk", "event__external_id", "ref")
+    return {pk: by_key[key(ext, ref)] for pk, ext, ref in rows if key(ext, ref) in by_key}
+
+
+def _judge(investigator, suggestions, truth: dict[int, int]) -> tuple[int, int]:
+    """Decide these suggestions as a careful reviewer would (here, by the generated world's truth),
+    through the review service. Returns (accepted, rejected)."""
+    from matching.models import Judgement, Suggestion
+    from matching.services_review import _sides_visible, judgement_record
+
+    accepted = rejected = 0
+    for pk in suggestions:
+        s = Suggestion.objects.unscoped().get(pk=pk)
+        if s.status != Suggestion.Status.PENDING:
+            continue  # an earlier decision settled it
+        if not _sides_visible(investigator, s):
+            continue  # a sensitive event this investigator may not see: left for a colleague who may
+        same = truth.get(s.person_id) is not None and truth.get(s.person_id) == truth.get(s.target_person_id)
+        if same:
+            judgement_record(actor=investigator, suggestion=s, decision=Judgement.Decision.ACCEPT,
+                             reason="Same person: the CCTV stills and the descriptions agree.")
+            accepted += 1
+        else:
+            judgement_record(actor=investigator, suggestion=s, decision=Judgement.Decision.REJECT,
+                             reason="Not the same person: the CCTV stills show someone else.")
+            rejected += 1
+    return accepted, rejected
+
+
+def _own_pending(org, *, before: dt.datetime | None = None) -> list[tuple[int, int, int]]:
+    """(suggestion, person, target person) of the retailer's own open cards, best first; with `before`,
+    only those whose two events both happened before then."""
+    from matching.models import Suggestion
+
+    qs = Suggestion.objects.unscoped().filter(organisation=org, status=Suggestion.Status.PENDING,
+                                              other_organisation__isnull=True, target_person__isnull=False)
+    if before is not None:
+        qs = qs.filter(person__event__occurred_at__lt=before, target_person__event__occurred_at__lt=before)
+    return list(qs.order_by("-score", "pk").values_list("pk", "person_id", "target_person_id"))
+
+
+def _decide(retailer: DemoRetailer, world, now: dt.datetime, *, group: bool) -> str:
+    """What the retailer's investigator already did, through the review service like any reviewer:
+    with `group`, linked the members of one offender group seen together and confirmed the group
+    the engine then suggested; and worked the queue up to QUEUE_WORKED_UNTIL ago (accepting the
+    same person, rejecting the others) of their own retailer, so what is left is the last week's, as
+    in a retailer that reviews weekly. Cross-retailer cards are left open: they are decided after a
+    disclosure, which the demo leaves to whoever tries it."""
+    from profiles.models import OffenderGroup, Profile
+    from profiles.services import offender_group_decide
+
+    org = Organisation.objects.unscoped().get(slug=retailer.slug)
+    if Profile.objects.unscoped().filter(organisation=org).exists():
+        return "already decided"
+    investigator = User.objects.get_queryset().unscoped().get(organisation=org, role=Role.INVESTIGATOR,
+                                                               email__startswith="investigator@")
+    truth = _truth_of(world)
+    accepted = rejected = 0
+    confirmed = ""
+    if group:
+        members = _busiest_group(retailer, world)
+        cards = [pk for pk, a, b in _own_pending(org) if truth.get(a) in members and truth.get(a) == truth.get(b)]
+        a, r = _judge(investigator, cards, truth)
+        accepted, rejected = accepted + a, rejected + r
+        g = (OffenderGroup.objects.unscoped().filter(organisation=org, status=OffenderGroup.Status.SUGGESTED)
+             .order_by("-co_occurrences", "pk").first())
+        if g is not None:
+            name = _group_name(g)
+            offender_group_decide(actor=investigator, group=g, decision=OffenderGroup.Status.CONFIRMED, name=name)
+            confirmed = f", offender group {name!r} confirmed"
+    for _round in range(3):  # a decision turns people's cards into their profile's: look again
+        cards = [pk for pk, *_ in _own_pending(org, before=now - QUEUE_WORKED_UNTIL)]
+        if not cards:
+            break
+        a, r = _judge(investigator, cards, truth)
+        accepted, rejected = accepted + a, rejected + r
+        _match_all()
+    made = Profile.objects.unscoped().filter(organisation=org, status=Profile.Status.ACTIVE).count()
+    return f"{investigator.email} accepted {accepted} and rejected {rejected} suggestions: {made} profiles{confirmed}"
+
+
+def _busiest_group(retailer: DemoRetailer, world) -> set[int]:
+    """The true offender group seen together most often at this retailer (its members' true ids)."""
+    events_of: dict[int, set[str]] = {}
+    for (ext, _ref), t in world.truth.items():
+        if ext.startswith(retailer.prefix + "-"):
+            events_of.setdefault(t.person, set()).add(ext)
+    groups: dict[int, set[int]] = {}
+    for p in world.people:
+        if p.group_id is not None and len(events_of.get(p.id, ())) >= 2:
+            groups.setdefault(p.group_id, set()).add(p.id)
+    together = {gid: len(set.intersection(*(events_of[m] for m in ms))) for gid, ms in groups.items() if len(ms) >= 2}
+    if not together:
+        return set()
+    return groups[max(together, key=lambda g: (together[g], -g))]
+
+
+def _group_name(group) -> str:
+    """What an investigator would call a group: after the store it works most."""
+    from events.models import Event
+
+    top = (Event.objects.unscoped().filter(persons__profile_member__profile__in=group.members.all())
+           .values("store__name").annotate(n=Count("pk", distinct=True)).order_by("-n", "store__name").first())
+    return f"{top['store__name'].split(' ', 1)[-1]} crew" if top else "Crew"
 
 
 def seed_demo(*, now: dt.datetime | None = None) -> SeedResult:
+    from matching.models import Suggestion
+
     now = now or timezone.now()
     report = provision(demo_provisioning())
-    events = {r.slug: _seed_events(r, now) for r in RETAILERS}
-    return SeedResult(provisioning=report, events_created=events)
+    world = demo_world(now)
+    result = SeedResult(provisioning=report, events_created={})
+    for r in RETAILERS:
+        result.products[r.slug] = _catalogue(r, world.products)
+        result.events_created[r.slug] = _seed_events(r, world, now)
+    if any(result.events_created.values()):
+        _match_all()
+    for r in RETAILERS:
+        result.decided[r.slug] = _decide(r, world, now, group=r.slug == "freshco")
+    _match_all()  # what the decisions changed (profile-level suggestions), before anyone signs in
+    for r in RETAILERS:
+        result.queue[r.slug] = Suggestion.objects.unscoped().filter(
+            organisation__slug=r.slug, status__in=(Suggestion.Status.PENDING, Suggestion.Status.UNSURE)).count()
+    return result
 
 
 def demo_logins() -> list[tuple[str, str, str, str, bool]]:

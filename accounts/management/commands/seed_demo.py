@@ -9,14 +9,17 @@ from accounts.demo import demo_logins, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo tenants, stores, users (one per role) and a few hundred events; idempotent."
+    help = ("Create the demo tenants, stores, catalogues, users (one per role), a few hundred events, and the "
+            "profiles and offender group a demo investigator confirmed; idempotent.")
 
     def handle(self, *args, **options):
         result = seed_demo()
         p = result.provisioning
         self.stdout.write(f"Tenants, stores and users: {p.summary}.")
         for slug, n in result.events_created.items():
+            self.stdout.write(f"Catalogue for {slug}: {result.products[slug]}.")
             self.stdout.write(f"Events for {slug}: {n} created." if n else f"Events for {slug}: already there.")
+            self.stdout.write(f"Decided at {slug}: {result.decided[slug]}; {result.queue[slug]} suggestions to review.")
         logins = demo_logins()
         width = max(len(email) for email, *_ in logins)
         self.stdout.write("")
