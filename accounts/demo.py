@@ -30,7 +30,7 @@ SEED = 20260101
 DAYS = 90
 EVENTS = 420  # both retailers together; each event is at one store of one retailer
 TIMEZONE = "Pacific/Auckland"
-QUEUE_WORKED_UNTIL = dt.timedelta(days=7)  # the demo investigators decided every card older than this
+QUEUE_WORKED_UNTIL = dt.timedelta(days=4)  # the demo investigators decided every card older than this
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,6 @@ def recorded_after(occurred: dt.datetime, rng: random.Random, now: dt.datetime) 
 def _catalogue(retailer: DemoRetailer, products) -> str:
     """The retailer's catalogue, imported by its admin through the catalogue import (audited)."""
     from events.catalogue import products_import
-
     from events.models import Product
 
     org = Organisation.objects.unscoped().get(slug=retailer.slug)
@@ -276,8 +275,8 @@ def _decide(retailer: DemoRetailer, world, now: dt.datetime, *, group: bool) -> 
     """What the retailer's investigator already did, through the review service like any reviewer:
     with `group`, linked the members of one offender group seen together and confirmed the group
     the engine then suggested; and worked the queue up to QUEUE_WORKED_UNTIL ago (accepting the
-    same person, rejecting the others) of their own retailer, so what is left is the last week's, as
-    in a retailer that reviews weekly. Cross-retailer cards are left open: they are decided after a
+    same person, rejecting the others) of their own retailer, so what is left is the last few days',
+    as in a retailer that reviews twice a week. Cross-retailer cards are left open: they are decided after a
     disclosure, which the demo leaves to whoever tries it."""
     from profiles.models import OffenderGroup, Profile
     from profiles.services import offender_group_decide
@@ -338,7 +337,7 @@ def _group_name(group) -> str:
 
 
 def seed_demo(*, now: dt.datetime | None = None) -> SeedResult:
-    from matching.models import Suggestion
+    from matching.selectors_review import review_queue
 
     now = now or timezone.now()
     report = provision(demo_provisioning())
@@ -352,9 +351,10 @@ def seed_demo(*, now: dt.datetime | None = None) -> SeedResult:
     for r in RETAILERS:
         result.decided[r.slug] = _decide(r, world, now, group=r.slug == "freshco")
     _match_all()  # what the decisions changed (profile-level suggestions), before anyone signs in
-    for r in RETAILERS:
-        result.queue[r.slug] = Suggestion.objects.unscoped().filter(
-            organisation__slug=r.slug, status__in=(Suggestion.Status.PENDING, Suggestion.Status.UNSURE)).count()
+    for r in RETAILERS:  # the cards the retailer's investigator finds in the review queue
+        investigator = User.objects.get_queryset().unscoped().get(organisation__slug=r.slug, role=Role.INVESTIGATOR,
+                                                                   email__startswith="investigator@")
+        result.queue[r.slug] = review_queue(user=investigator).count()
     return result
 
 

@@ -33,10 +33,11 @@ def home_panels(user) -> dict:
         panels["recent_events"] = list(events_visible(user=user).select_related("store")[:RECENT])
         panels["drafts"] = list(EventDraft.objects.visible_to(user).filter(user=user, event__isnull=True)[:RECENT])
     if role in (Role.INVESTIGATOR, Role.RETAILER_ADMIN):
-        from matching.selectors_review import OPEN, suggestions_visible
+        from matching.selectors_review import review_queue
         from profiles.models import Profile
 
-        queue = (suggestions_visible(user).filter(status__in=OPEN)
+        # The cards the queue shows (a pair of people across retailers is one card), by store.
+        queue = (review_queue(user=user).order_by()
                  .values("person__event__store__code", "person__event__store__name")
                  .annotate(n=Count("id")).order_by("-n", "person__event__store__code"))
         panels["queue"] = [{"code": r["person__event__store__code"], "name": r["person__event__store__name"],

@@ -10,7 +10,20 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce, Greatest
 
 from auror import access
@@ -72,13 +85,44 @@ def suggestions_visible(user, action: str = access.VIEW) -> QuerySet[Suggestion]
     return Suggestion.objects.visible_to(user, action).filter(own_side & other_side)
 
 
+def _pair_keys(qs: QuerySet) -> QuerySet:
+    """Who a card is about on each side: the person's profile when they have one, else the person
+    (negative ids, so the two never collide)."""
+    return qs.annotate(
+        own_key=Coalesce(F("person__profile_member__profile_id"), -F("person_id"), output_field=IntegerField()),
+        other_key=Coalesce(F("target_person__profile_member__profile_id"), -F("target_person_id"),
+                           output_field=IntegerField()))
+
+
+def cross_collapsed(qs: QuerySet, *, user, statuses) -> QuerySet:
+    """One card per pair of people across retailers. A cross-retailer row is about one record of
+    each side (matching.cross), so a profile of 20 events here and a person seen 10 times there
+    make up to 200 rows about the same two people. Shown is the likeliest open row of each pair (the
+    profile here, the person or profile there), with `pair_rows`, how many open rows it stands for;
+    "not the same person" on it rejects the whole pair (services_review._reject). Own-retailer
+    cards are collapsed by the engine already (a linked person is suggested as their profile)."""
+    qs = _pair_keys(qs)
+    group = _pair_keys(suggestions_visible(user).filter(status__in=statuses, other_organisation__isnull=False)).filter(
+        organisation_id=OuterRef("organisation_id"), other_organisation_id=OuterRef("other_organisation_id"),
+        own_key=OuterRef("own_key"), other_key=OuterRef("other_key"))
+    better = group.filter(Q(score__gt=OuterRef("score")) | Q(score=OuterRef("score"), pk__lt=OuterRef("pk")))
+    rows = group.order_by().values("organisation_id").annotate(n=Count("pk")).values("n")
+    return (qs.exclude(Q(other_organisation__isnull=False) & Exists(better))
+            .annotate(pair_rows=Coalesce(Subquery(rows[:1], output_field=IntegerField()), Value(1))))
+
+
 def review_queue(*, user, status: str = "open", store=None, event_type: str = "", sort: str = "score",
                  retailer: str = "") -> QuerySet:
-    qs = suggestions_visible(user).filter(status__in=STATUS_FILTERS.get(status, OPEN))
+    statuses = STATUS_FILTERS.get(status, OPEN)
+    qs = suggestions_visible(user).filter(status__in=statuses)
     if retailer in RETAILER_FILTERS:
         qs = qs.filter(RETAILER_FILTERS[retailer])
-    if status != "decided":  # linked since it was suggested (its re-match not yet run): nothing left to decide
-        qs = qs.exclude(person__profile_member__profile=F("target_person__profile_member__profile"))
+    if status != "decided":
+        qs = cross_collapsed(qs, user=user, statuses=statuses)
+        # Linked since it was suggested (its re-match not yet run): nothing left to decide. (Compared
+        # by the pair keys, never NULL: comparing the two profile ids themselves is NULL, and so
+        # hides the card, whenever one side has no profile.)
+        qs = qs.exclude(own_key=F("other_key"))
     if store is not None:
         qs = qs.filter(person__event__store=store)
     if event_type:

@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Role
@@ -171,7 +172,13 @@ def _reject(s: Suggestion, j: Judgement) -> dict:
                    .values_list("person_low_id", "person_high_id"))
     RejectedPair.objects.bulk_create([RejectedPair(person_low_id=a, person_high_id=b, judgement=j)
                                       for a, b in sorted(pairs - existing)])
-    return {"rejected_pairs": len(pairs - existing)}
+    # The retailer's other open cards about the same two people go with it (a cross-retailer pair is
+    # one card in the queue for many rows: selectors_review.cross_collapsed); the engine, which
+    # never suggests a rejected pair, would supersede them at their next run anyway.
+    covered = Suggestion.objects.filter(organisation_id=s.organisation_id, status__in=OPEN).exclude(pk=s.pk).filter(
+        Q(person_id__in=left, target_person_id__in=right) | Q(person_id__in=right, target_person_id__in=left))
+    superseded = covered.update(status=Suggestion.Status.SUPERSEDED, updated_at=timezone.now())
+    return {"rejected_pairs": len(pairs - existing), "superseded": superseded}
 
 
 # --- Undo ------------------------------------------------------------------------------------------
@@ -205,7 +212,10 @@ def judgement_undo(*, actor, judgement: Judgement) -> Judgement:
     people: set[int] = {j.person_id} | ({j.target_person_id} if j.target_person_id else set())
     touched: dict[int, Profile] = {}
     unlinked: list[int] = []
-    forgotten = RejectedPair.objects.filter(judgement=j).delete()[0]
+    rejected = RejectedPair.objects.filter(judgement=j)
+    # Everyone the rejection covered is re-matched: it may have superseded their cards too (_reject).
+    people |= {x for pair in rejected.values_list("person_low_id", "person_high_id") for x in pair}
+    forgotten = rejected.delete()[0]
     for e in entries:
         if e.detail.get("inherited"):
             RejectedPair.objects.filter(pk__in=e.detail["inherited"]).delete()

@@ -303,3 +303,60 @@ def test_bulk_reject_of_another_tenants_suggestion_is_a_404_and_a_low_role_a_403
     assert as_user(world.staff).post("/review/bulk-reject/", {"ids": [jon.pk]}).status_code == 403
     assert as_user(world.investigator).get("/review/bulk-reject/").status_code == 405
     assert not Judgement.objects.exists()
+
+
+def test_a_cross_retailer_pair_of_people_is_one_card_and_one_rejection(world, as_user):
+    """A profile here and a person seen several times at another retailer make a row per pair of
+    records (matching.cross); the queue shows one card for the two people, and rejecting it answers
+    for every row of the pair (issue 10: a queue of a realistic size)."""
+    from tests.profiles.helpers import JOHNNY
+
+    for org in (world.acme, world.bmart):
+        org.ctd_opt_in = True
+        org.save()
+    plate = [{"plate": "KBO812", "person_ref": "p1"}]
+    theirs = [record(world, user=world.other_investigator, store=world.bmart_akl, days_ago=days,
+                     persons=[{**JON, "name": "Jonathan Smithers"}], vehicles=plate) for days in (30, 20)]
+    mine = [record(world, days_ago=days, persons=[p], vehicles=plate) for days, p in ((10, JOHN), (5, JOHNNY))]
+    c = as_user(world.investigator)
+    assert len(c.get("/review/?retailer=cross").context["cards"]) == 4  # no profiles yet: four pairs of people
+    own = Suggestion.objects.get(person__event=mine[1], target_person__event=mine[0])
+    assert c.post(f"/review/{own.pk}/judge/", {"decision": "accept"}).status_code == 302  # one profile now
+    assert len(c.get("/review/?retailer=cross").context["cards"]) == 2  # my profile × each of their records
+    # ...and once they linked their two records, the two people are one card.
+    s = Suggestion.objects.get(person__event=theirs[1], target_person__event=theirs[0])
+    assert as_user(world.other_investigator).post(f"/review/{s.pk}/judge/", {"decision": "accept"}).status_code == 302
+    rows = Suggestion.objects.filter(organisation=world.acme, other_organisation=world.bmart, status="pending")
+    assert rows.count() == 4
+    cards = [x for x in c.get("/review/?retailer=cross").context["cards"]]
+    assert len(cards) == 1
+    shown = cards[0]["suggestion"]
+    assert shown.pair_rows == rows.count() and shown.score == max(rows.values_list("score", flat=True))
+    assert f"One card for {rows.count()} possible matches" in c.get("/review/?retailer=cross").content.decode()
+    r = c.post(f"/review/{shown.pk}/judge/", {"decision": "reject", "reason": "Different man on CCTV"})
+    assert r.status_code in (200, 302)
+    assert not Suggestion.objects.filter(organisation=world.acme, other_organisation=world.bmart,
+                                         status__in=("pending", "unsure")).exists()
+    assert c.get("/review/?retailer=cross").context["cards"] == []
+    # Undo brings the pair back, whole, once the events are re-matched.
+    from matching.models import Judgement
+    from tests.profiles.helpers import rematch
+
+    j = Judgement.objects.get(suggestion=shown, decision="reject")
+    assert c.post(f"/review/judgements/{j.pk}/undo/").status_code in (200, 302)
+    rematch(*mine)
+    assert len(c.get("/review/?retailer=cross").context["cards"]) == 1
+
+
+def test_a_card_stays_in_the_queue_when_only_one_side_has_a_profile(world, as_user):
+    """Linking two records must not hide the cards between one of them and a third, unlinked record
+    (the queue compared the two sides' profile ids, NULL for the unlinked side, which hid the card)."""
+    from tests.profiles.helpers import JOHNNY
+
+    a = record(world, days_ago=10, persons=[JON])
+    c = record(world, days_ago=5, persons=[JOHNNY])
+    b = record(world, days_ago=1, persons=[JOHN])
+    client = as_user(world.investigator)
+    assert client.post(f"/review/{suggestion_between(b, a).pk}/judge/", {"decision": "accept"}).status_code == 302
+    shown = [x["id"] for x in client.get("/review/").context["cards"]]
+    assert suggestion_between(b, c).pk in shown  # b is in a profile now, c is not

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         for slug, n in result.events_created.items():
             self.stdout.write(f"Catalogue for {slug}: {result.products[slug]}.")
             self.stdout.write(f"Events for {slug}: {n} created." if n else f"Events for {slug}: already there.")
-            self.stdout.write(f"Decided at {slug}: {result.decided[slug]}; {result.queue[slug]} suggestions to review.")
+            self.stdout.write(f"Decided at {slug}: {result.decided[slug]}; {result.queue[slug]} cards in the review queue.")
         logins = demo_logins()
         width = max(len(email) for email, *_ in logins)
         self.stdout.write("")
