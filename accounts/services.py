@@ -10,6 +10,7 @@ that changed to its before and after; an update that changes nothing writes noth
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -533,13 +534,19 @@ def invitation_url(user: User) -> str:
 
 def _send_invitation(user: User, url: str, inviter: Actor) -> None:
     from django.core.mail import send_mail
+    from django.utils import timezone
+
+    from auror.timezones import local_text
 
     org = user.organisation.name
     by = "" if _is_system(inviter) else f" by {inviter.get_full_name() or inviter.email}"
+    # The token generator's links stop working after PASSWORD_RESET_TIMEOUT: said in the
+    # organisation's own time (issue 10: one clock rule, in email too).
+    until = local_text(timezone.now() + dt.timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT), user.organisation_id)
     send_mail(
         subject=f"You have been invited to Auror ({org})",
         message=(f"You have been invited{by} to use Auror for {org} as {user.get_role_display()}.\n\n"
-                 f"Choose your password here (the link works once):\n{url}\n"),
+                 f"Choose your password here (the link works once, until {until}):\n{url}\n"),
         from_email=None,
         recipient_list=[user.email],
         fail_silently=True,  # the admin also sees the link and can pass it on

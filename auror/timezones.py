@@ -33,6 +33,13 @@ def organisation_timezone(organisation_id: int | None) -> str:
     return name
 
 
+def local_text(when, organisation_id: int | None, fmt: str = "j M Y, H:i T") -> str:
+    """A time as text outside a page (an email, a file), in the organisation's zone, zone named."""
+    from django.utils.dateformat import format as date_format
+
+    return date_format(timezone.localtime(when, zoneinfo.ZoneInfo(organisation_timezone(organisation_id))), fmt)
+
+
 def forget(organisation_id: int | None = None) -> None:
     """Drop what this process remembers of an organisation's zone (all of them without an id):
     called when the zone is changed, so the next page already reads the new one."""

@@ -90,6 +90,9 @@ def test_admin_invites_a_user_who_chooses_a_password_through_the_emailed_link(
     assert not user.has_usable_password() and audit_rows("user.invite", user).exists()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["new@acme.test"]
     link = re.search(r"https?://\S+", mail.outbox[0].body).group(0)
+    # When the link stops working, in the organisation's time with the zone named (one clock rule).
+    until = re.search(r"until (\d+ \w+ \d{4}, \d\d:\d\d) (NZDT|NZST)\)", mail.outbox[0].body)
+    assert until is not None, mail.outbox[0].body
     path = link.split("://", 1)[1].split("/", 1)[1]
     page = client.get("/" + path)
     assert page.status_code == 200 and b"new@acme.test" in page.content
