@@ -60,6 +60,16 @@ def home_panels(user) -> dict:
         for prefix in HIGHLIGHTS:
             highlights |= Q(action__startswith=prefix)
         panels["highlights"] = list(audit.filter(highlights).order_by("-at", "-id")[:RECENT])
+    if role == Role.PLATFORM_OPERATOR:
+        from accounts.models import Organisation, OrgKind
+        from auror.health import status as health_status
+
+        panels["health"] = health_status()
+        last = panels["health"]["worker_last_job"]
+        panels["last_job"] = dt.datetime.fromisoformat(last) if last else None
+        panels["tenants"] = list(Organisation.objects.visible_to(user).exclude(kind=OrgKind.PLATFORM)
+                                 .annotate(members=Count("users", filter=Q(users__is_active=True)))
+                                 .order_by("kind", "name")[:RECENT * 2])
     if role in (Role.POLICE_OFFICER, Role.POLICE_ADMIN):
         from audit.models import AuditEntry
 

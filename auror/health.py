@@ -75,9 +75,14 @@ def _worker_last_job(database: str) -> str | None:
 @never_cache
 @require_safe
 def healthz(request):
-    status = {"database": _database(), "broker": _broker()}
-    status["worker"] = _worker() if status["broker"] == "up" else "down"
-    down = [name for name, value in status.items() if value != "up"]
-    body = {"status": "ok" if not down else "down", **status, "down": down,
-            "worker_last_job": _worker_last_job(status["database"])}
-    return JsonResponse(body, status=200 if not down else 503)
+    body = status()
+    return JsonResponse(body, status=200 if not body["down"] else 503)
+
+
+def status() -> dict:
+    """What /healthz answers (also the platform operator's home page)."""
+    parts = {"database": _database(), "broker": _broker()}
+    parts["worker"] = _worker() if parts["broker"] == "up" else "down"
+    down = [name for name, value in parts.items() if value != "up"]
+    return {"status": "ok" if not down else "down", **parts, "down": down,
+            "worker_last_job": _worker_last_job(parts["database"])}

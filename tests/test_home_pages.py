@@ -74,3 +74,12 @@ def test_police_see_their_own_recent_searches_only(world, work):
     assert "welfare" not in html  # another officer's search
     assert AuditEntry.objects.filter(action="event.search").count() == 2
     assert "Waiting for review" not in html and "Recent at your stores" not in html
+
+
+def test_platform_operators_see_the_platforms_health_and_its_tenants(world, work):
+    html = home(world.operator)
+    assert "The platform" in html and "Tenants" in html
+    assert "Acme Stores" in html and "B-Mart" in html and "Auckland" in html  # every tenant, with its kind
+    assert "Database, broker and worker are up." in html or "Down:" in html
+    assert "Waiting for review" not in html and "Recent at your stores" not in html  # no tenant's data
+    assert "Bea Other" not in html

@@ -44,12 +44,15 @@ def test_a_404_keeps_the_layout_and_a_way_back(page, phone_page, browser_world, 
     screenshot(p, f"issue10-404-{'phone' if phone else 'desktop'}")
 
 
-def test_a_form_recorded_event_shows_its_reference_and_a_card_names_the_earlier_event(page, browser_world, screenshot):
+@pytest.mark.parametrize("phone", [False, True])
+def test_a_form_recorded_event_shows_its_reference_and_a_card_names_the_earlier_event(page, phone_page, browser_world,
+                                                                                      screenshot, phone):
     from events.models import Event
     from matching.models import Suggestion
     from tests.profiles.helpers import ANA, ANNA, record
 
     w = browser_world
+    page = phone_page if phone else page
     earlier = record(w, days_ago=20, persons=[ANA])
     later = record(w, days_ago=1, persons=[ANNA])
     s = Suggestion.objects.get(person__event=later, target_person__event=earlier)
@@ -63,14 +66,16 @@ def test_a_form_recorded_event_shows_its_reference_and_a_card_names_the_earlier_
     assert "19 days apart" in card.inner_text() and "1 days" not in card.inner_text()
     assert earlier.reference in card.inner_text()
     assert card.get_by_text("log-odds").first.is_visible()
-    screenshot(page, "issue10-card-desktop")
+    screenshot(page, f"issue10-card-{'phone' if phone else 'desktop'}")
     assert timezone.now() - later.occurred_at < dt.timedelta(days=2)
 
 
-@pytest.mark.parametrize(("who", "phone", "heading"), [
-    ("staff", True, "Recent at your stores"), ("investigator", False, "Waiting for review"),
-    ("admin", False, "Your organisation"), ("officer", False, "Your recent searches"),
-])
+HOMES = [("staff", "Recent at your stores"), ("investigator", "Waiting for review"), ("admin", "Your organisation"),
+         ("officer", "Your recent searches"), ("police_admin", "Your recent searches"), ("operator", "The platform")]
+
+
+@pytest.mark.parametrize(("who", "phone", "heading"), [(who, phone, heading) for who, heading in HOMES
+                                                       for phone in (True, False)])
 def test_each_roles_home_page_shows_its_work(page, phone_page, browser_world, screenshot, who, phone, heading):
     from tests.profiles.helpers import ANA, ANNA, record
 
