@@ -46,7 +46,19 @@ class Profile(models.Model):
         indexes = [models.Index(fields=["organisation", "status", "-harm_score"])]
 
     def __str__(self) -> str:
-        return self.label or f"Profile {self.pk}"
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """What people call the profile: the name seen most, else what they look like ("Man, 25-34,
+        scar left cheek"), from the descriptors seen most; never a bare number."""
+        if self.label:
+            return self.label
+        seen = (self.summary or {}).get("descriptors", {})
+        words = [values[0][0] for key in ("Gender", "Age", "Marks", "Hair") if (values := seen.get(key))]
+        if words and words[0] in ("Male", "Female"):
+            words[0] = {"Male": "Man", "Female": "Woman"}[words[0]]
+        return ", ".join(words) if words else f"Unnamed person (profile {self.pk})"
 
 
 class ProfileMember(models.Model):

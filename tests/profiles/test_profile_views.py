@@ -183,3 +183,18 @@ def test_group_pages_and_decision(world):
     assert as_user(world.staff).post(f"/profiles/groups/{group.pk}/decide/", {"decision": "rejected"}).status_code == 403
     group.refresh_from_db()
     assert group.status == "confirmed"
+
+
+def test_a_profile_without_a_name_is_called_by_what_it_looks_like_never_a_number(world):
+    """Issue 10: names or descriptions, not ids. A profile of two unnamed people reads "Woman,
+    35-44, scar left cheek" on its page, in the list and on the home page."""
+    unnamed = [{k: v for k, v in p.items() if k != "name"} for p in (ANA, ANNA)]
+    a = record(world, days_ago=20, persons=[unnamed[0]])
+    b = record(world, days_ago=2, persons=[unnamed[1]])
+    profile = link(world, a, b)
+    assert profile.label == ""
+    name = profile.display_name
+    assert name.startswith("Woman, 35-44, scar") and str(profile.pk) not in name
+    c = as_user(world.investigator)
+    for url in (f"/profiles/{profile.pk}/", "/profiles/", "/"):
+        assert name in c.get(url).content.decode(), url
