@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken, Organisation, User
+from auror import rls
 
 TOKEN_PREFIX = "aur_"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -91,10 +92,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         raw = header[1].decode(errors="replace")
         # token_hash is unique: no ordering needed. A personal token's user belongs to the token's
         # organisation (token_create), so that one row serves both.
-        token = next(iter(
-            ApiToken.objects.unscoped().select_related("user", "organisation")
-            .filter(token_hash=hash_token(raw)).order_by()[:1]
-        ), None)
+        # Before the token is found nobody is signed in: the lookup reads across tenants on purpose.
+        with rls.system():
+            token = next(iter(
+                ApiToken.objects.unscoped().select_related("user", "organisation")
+                .filter(token_hash=hash_token(raw)).order_by()[:1]
+            ), None)
         if token is None or token.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         if token.user_id and token.user.organisation_id == token.organisation_id:
@@ -102,6 +105,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         principal = token.user if token.user_id else ServicePrincipal(token)
         if not principal.is_active or not token.organisation.is_active:
             raise exceptions.AuthenticationFailed("This token's user or organisation is disabled.")
+        rls.enter_user(principal)  # the request's scope, now that its organisation is known
         self._record_use(token, principal, request)
         return principal, token
 

@@ -55,17 +55,23 @@ def audit_record(
     # failure here fails the change it describes, which is what the caller's transaction is for.
     with transaction.atomic(savepoint=False):
         with connection.cursor() as cur:
-            cur.execute("SELECT seq, hash FROM audit_auditchainhead WHERE chain = %s FOR UPDATE", [chain])
+            # The row's id comes with the chain head: the INSERT below needs no RETURNING, which
+            # row-level security (auror.rls) would refuse for a row the session may not read back
+            # (an anonymous sign-in failure, a row written into another organisation's chain).
+            head_sql = ("SELECT seq, hash, nextval(pg_get_serial_sequence('audit_auditentry', 'id'))"
+                        " FROM audit_auditchainhead WHERE chain = %s FOR UPDATE")
+            cur.execute(head_sql, [chain])
             head = cur.fetchone()
             if head is None:  # the chain's first row
                 cur.execute(
                     "INSERT INTO audit_auditchainhead (chain, seq, hash) VALUES (%s, 0, %s) ON CONFLICT DO NOTHING",
                     [chain, GENESIS_HASH],
                 )
-                cur.execute("SELECT seq, hash FROM audit_auditchainhead WHERE chain = %s FOR UPDATE", [chain])
+                cur.execute(head_sql, [chain])
                 head = cur.fetchone()
-            seq, prev_hash = head
+            seq, prev_hash, entry_id = head
         entry = AuditEntry(
+            id=entry_id,
             chain=chain,
             seq=seq + 1,
             organisation_id=organisation_id,
@@ -83,12 +89,18 @@ def audit_record(
             **fields,
         )
         entry.hash = entry.compute_hash()
-        entry.save(force_insert=True)
+        columns = AuditEntry._meta.concrete_fields
         with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO audit_auditentry ({', '.join(connection.ops.quote_name(f.column) for f in columns)})"
+                f" VALUES ({', '.join(['%s'] * len(columns))})",
+                [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in columns],
+            )
             cur.execute(
                 "UPDATE audit_auditchainhead SET seq = %s, hash = %s WHERE chain = %s",
                 [entry.seq, entry.hash, chain],
             )
+        entry._state.adding, entry._state.db = False, connection.alias
     return entry
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rest_framework import exceptions, status, viewsets
 from rest_framework.response import Response
 
-from auror import access
+from auror import access, rls
 
 ACTION_FOR_VIEWSET_ACTION = {
     "list": access.VIEW,
@@ -24,6 +24,11 @@ class ScopedViewSetMixin:
     """Applies the access policy to every viewset action."""
 
     model = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # The database's scope (auror.rls) follows whoever DRF authenticated, however it did.
+        rls.enter_user(request.user)
 
     def policy_action(self) -> str:
         return ACTION_FOR_VIEWSET_ACTION.get(getattr(self, "action", None) or "list", access.VIEW)

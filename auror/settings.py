@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auror.rls.RowLevelSecurityMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
@@ -104,6 +105,10 @@ except ValueError as exc:
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL")
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Row-level security (auror.rls): requests and jobs run as this role, which owns nothing and so is
+# held to the policies; off only to measure what the backstop costs.
+AUROR_RLS = envbool("AUROR_RLS", True)
+AUROR_DB_APP_ROLE = envstr("AUROR_DB_APP_ROLE", "auror_app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Broker: REDIS_URL (or CELERY_BROKER_URL), or the embedded Redis when unset --------------------

@@ -7,6 +7,8 @@ unique constraint), as the ORM does."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from operator import attrgetter
 
 from django.db import connection
@@ -30,9 +32,14 @@ def copy_insert(model, objs: list) -> None:
     quote = connection.ops.quote_name
     now = timezone.now()  # auto_now and auto_now_add fields: one moment for the batch
     with connection.cursor() as cur:
-        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        # With the ids: whether this session is held to row-level security (auror.rls), which
+        # refuses COPY into a table with policies.
+        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)), (SELECT NOT (r.rolsuper OR r.rolbypassrls)"
+                    " FROM pg_roles r WHERE r.rolname = current_user) FROM generate_series(1, %s)",
                     [meta.db_table, meta.pk.column, len(objs)])
-        ids = [r[0] for r in cur.fetchall()]
+        rows = cur.fetchall()
+        ids = [r[0] for r in rows]
+        held = bool(rows[0][1]) and _has_policies(meta.db_table)
         for obj, pk in zip(objs, ids, strict=True):
             obj.pk = pk
             obj._state.adding, obj._state.db = False, connection.alias
@@ -44,11 +51,56 @@ def copy_insert(model, objs: list) -> None:
                     if related is not None:
                         setattr(obj, f.attname, related.pk)
         columns = ", ".join(quote(f.column) for f in fields)
+        table = quote(meta.db_table)
+        if held and len(objs) <= INSERT_AT_MOST:
+            # A few rows: one multi-row INSERT (no RETURNING: the ids are known).
+            row = f"({', '.join(['%s'] * len(fields))})"
+            cur.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}",
+                        [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs for f in fields])
+            return
+        target = table
+        if held:  # many rows: COPY into a temporary table without policies, then one INSERT from it
+            target = quote(f"_copy_{meta.db_table}")
+            cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
         # The cursor's copy() is psycopg's own: its errors are turned into Django's here, so that a
         # caller catching IntegrityError (a repeated client key, a duplicate external id) sees one.
-        with connection.wrap_database_errors, cur.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        with connection.wrap_database_errors, cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
             for obj in objs:
                 copy.write_row(values_of(obj))
+        if held:
+            cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")
+            cur.execute(f"DROP TABLE {target}")
+
+
+INSERT_AT_MOST = 200  # rows written by a plain INSERT when COPY is not allowed
+
+
+HELD_SQL = "SELECT NOT (r.rolsuper OR r.rolbypassrls) FROM pg_roles r WHERE r.rolname = current_user"
+
+
+@contextlib.contextmanager
+def copy_into(cur, table: str, columns: str) -> Iterator:
+    """`COPY table (columns) FROM STDIN` for a cursor (Django's or psycopg's). PostgreSQL refuses
+    COPY into a table with row-level security (auror.rls) from a session held to it: the rows then
+    go into a temporary table first, and from there into the table by one INSERT."""
+    held = _has_policies(table)
+    if held:
+        cur.execute(HELD_SQL)
+        held = bool(cur.fetchone()[0])
+    target = f'"_copy_{table}"' if held else table
+    if held:
+        cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+    with cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        yield copy
+    if held:
+        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")
+        cur.execute(f"DROP TABLE {target}")
+
+
+def _has_policies(table: str) -> bool:
+    from auror.rls import TABLES
+
+    return table in TABLES
 
 
 def bulk_update_rows(model, objs: list, fields: list[str]) -> None:

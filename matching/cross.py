@@ -35,7 +35,8 @@ from django.utils.crypto import salted_hmac
 from rest_framework import serializers
 
 from accounts.models import Role
-from events.models import Event
+from auror import access, rls
+from events.models import Event, EventPerson
 from matching.models import Suggestion
 from matching.scoring import Scored, compare, score
 
@@ -123,11 +124,10 @@ def side_of(person, *, organisation: str | None) -> dict:
     ).__dict__
 
 
-def _latest_requests(user, suggestions: list[Suggestion]) -> dict[int, object]:
-    """The viewer's organisation's latest disclosure request for each suggestion's other event."""
+def _latest_requests(user, event_ids: set[int]) -> dict[int, object]:
+    """The viewer's organisation's latest disclosure request for each of these (other) events."""
     from sharing.models import DisclosureRequest
 
-    event_ids = {s.target_person.event_id for s in suggestions}
     latest: dict[int, object] = {}
     for dr in (DisclosureRequest.objects.visible_to(user)
                .filter(requesting_organisation_id=user.organisation_id, event_id__in=event_ids)
@@ -141,18 +141,25 @@ def cross_cards(*, user, suggestions: Iterable[Suggestion]) -> list[dict]:
     Suggestions the user may not see under the access policy are left out."""
     wanted = [s.pk for s in suggestions if s.other_organisation_id]
     rows = list(Suggestion.objects.visible_to(user).filter(pk__in=wanted, other_organisation__isnull=False)
-                .select_related("person__event__store", "target_person__event__store", "other_organisation",
-                                "organisation"))
+                .select_related("person__event__store", "other_organisation", "organisation"))
     rows.sort(key=lambda s: wanted.index(s.pk))
     if not rows:
         return []
-    event_ids = {s.person.event_id for s in rows} | {s.target_person.event_id for s in rows}
+    # Which event of the other retailer each card is about: its id only, read across tenants on
+    # purpose (auror.rls); whether the viewer may see that event is the access policy's to say.
+    with rls.system():
+        other_event = dict(Suggestion.objects.unscoped().filter(pk__in=[s.pk for s in rows])
+                           .values_list("pk", "target_person__event_id"))
+    event_ids = {s.person.event_id for s in rows} | set(other_event.values())
     visible = set(Event.objects.visible_to(user).filter(pk__in=event_ids).values_list("pk", flat=True))
-    requests = _latest_requests(user, rows)
+    others = {p.pk: p for p in access.visible(EventPerson, user).select_related("event__store").filter(
+        pk__in=[s.target_person_id for s in rows if other_event.get(s.pk) in visible])}
+    requests = _latest_requests(user, set(other_event.values()))
     cards = []
     for s in rows:
-        other_event_id = s.target_person.event_id
-        shown = other_event_id in visible
+        other_event_id = other_event.get(s.pk)
+        other = others.get(s.target_person_id)
+        shown = other_event_id in visible and other is not None
         dr = requests.get(other_event_id)
         disclosure = None
         if dr is not None:
@@ -169,7 +176,7 @@ def cross_cards(*, user, suggestions: Iterable[Suggestion]) -> list[dict]:
             "held_by_other_participant": not shown,
             "message": "" if shown else HELD_MESSAGE,
             "own": side_of(s.person, organisation=s.organisation.name) if s.person.event_id in visible else None,
-            "other": side_of(s.target_person, organisation=s.other_organisation.name) if shown else None,
+            "other": side_of(other, organisation=s.other_organisation.name) if shown else None,
             "features": agreed_features(s.reasons, with_detail=shown),
             "disclosure": disclosure,
             "can_request_disclosure": (not shown and both_in and user.role in REQUESTERS and s.status in OPEN

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from events.bulk import copy_into
 from events.models import Event, EventPerson, PersonRole
 from matching.hubs import HubCount, _identity_hub_counts, refresh_hubs, remember_hubs  # noqa: F401 - refresh_hubs is called as matching.engine.refresh_hubs
 from matching.keys import is_compound, key_signature, keys_for, record_signatures
@@ -503,8 +504,7 @@ def _save_batch(records: list[PersonRecord], ranked: dict[int, list[Candidate]],
 def _insert_suggestions(rows: list[Suggestion]) -> None:
     """INSERT by COPY (every concrete field, JSON as text, auto_now filled as save() would)."""
     fields = [f for f in Suggestion._meta.concrete_fields if not f.primary_key]
-    with raw_cursor() as cur, cur.copy(
-            f"COPY matching_suggestion ({', '.join(f.column for f in fields)}) FROM STDIN") as copy:
+    with raw_cursor() as cur, copy_into(cur, "matching_suggestion", ", ".join(f.column for f in fields)) as copy:
         for s in rows:
             values = []
             for f in fields:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from auror.querysets import TenantQuerySet
@@ -194,8 +195,16 @@ class Judgement(models.Model):
         """What was decided about whom, in words: "Not the same person: Jon Smith and unnamed
         offender (male, 25-34)" (the audit log's label of the row; who decided is its actor)."""
         # Another retailer's person is never named in this retailer's log or pages.
-        people = [str(p) if p.event.organisation_id == self.organisation_id else "another retailer's record"
-                  for p in (self.person, self.target_person) if p is not None]
+        people = []
+        for name in ("person", "target_person"):
+            if getattr(self, f"{name}_id") is None:
+                continue
+            try:
+                p = getattr(self, name)
+            except ObjectDoesNotExist:  # not readable here (row-level security): another retailer's
+                p = None
+            ours = p is not None and p.event.organisation_id == self.organisation_id
+            people.append(str(p) if ours else "another retailer's record")
         if not people and self.target_profile_id:
             return f"{self.get_decision_display()}: profile {self.target_profile_id}"
         return f"{self.get_decision_display()}: {' and '.join(people)}" if people else self.get_decision_display()

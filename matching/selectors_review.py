@@ -13,18 +13,17 @@ from dataclasses import dataclass, field
 from django.db.models import (
     BooleanField,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     FloatField,
+    Func,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, RowNumber
 
 from auror import access
 from events.models import EventPerson, EventProduct, EventVehicle
@@ -85,30 +84,48 @@ def suggestions_visible(user, action: str = access.VIEW) -> QuerySet[Suggestion]
     return Suggestion.objects.visible_to(user, action).filter(own_side & other_side)
 
 
+class PairKey(Func):
+    """matching_pair_key(person) (migration matching 0012): the person's profile, else minus the
+    person; readable for the other side of the organisation's own cards under row-level security."""
+
+    function = "matching_pair_key"
+    output_field = IntegerField()
+
+
 def _pair_keys(qs: QuerySet) -> QuerySet:
     """Who a card is about on each side: the person's profile when they have one, else the person
     (negative ids, so the two never collide)."""
     return qs.annotate(
         own_key=Coalesce(F("person__profile_member__profile_id"), -F("person_id"), output_field=IntegerField()),
-        other_key=Coalesce(F("target_person__profile_member__profile_id"), -F("target_person_id"),
-                           output_field=IntegerField()))
+        other_key=PairKey(F("target_person_id")))
+
+
+def _cross_ranked(user, statuses) -> QuerySet:
+    """Open cross-retailer rows the user may see, each ranked within its pair of people."""
+    pair = [F("own_key"), F("other_key"), F("other_organisation_id")]
+    return _pair_keys(suggestions_visible(user).filter(status__in=statuses, other_organisation__isnull=False)).annotate(
+        rank=Window(RowNumber(), partition_by=pair, order_by=[F("score").desc(), F("pk").asc()]),
+        pair_rows=Window(Count("pk"), partition_by=pair))
 
 
 def cross_collapsed(qs: QuerySet, *, user, statuses) -> QuerySet:
     """One card per pair of people across retailers. A cross-retailer row is about one record of
     each side (matching.cross), so a profile of 20 events here and a person seen 10 times there
     make up to 200 rows about the same two people. Shown is the likeliest open row of each pair (the
-    profile here, the person or profile there), with `pair_rows`, how many open rows it stands for;
-    "not the same person" on it rejects the whole pair (services_review._reject). Own-retailer
+    profile here, the person or profile there); `pair_counts` says how many rows each stands for,
+    and "not the same person" on it rejects the whole pair (services_review._reject). Own-retailer
     cards are collapsed by the engine already (a linked person is suggested as their profile)."""
-    qs = _pair_keys(qs)
-    group = _pair_keys(suggestions_visible(user).filter(status__in=statuses, other_organisation__isnull=False)).filter(
-        organisation_id=OuterRef("organisation_id"), other_organisation_id=OuterRef("other_organisation_id"),
-        own_key=OuterRef("own_key"), other_key=OuterRef("other_key"))
-    better = group.filter(Q(score__gt=OuterRef("score")) | Q(score=OuterRef("score"), pk__lt=OuterRef("pk")))
-    rows = group.order_by().values("organisation_id").annotate(n=Count("pk")).values("n")
-    return (qs.exclude(Q(other_organisation__isnull=False) & Exists(better))
-            .annotate(pair_rows=Coalesce(Subquery(rows[:1], output_field=IntegerField()), Value(1))))
+    best = _cross_ranked(user, statuses).filter(rank=1).values("pk")
+    return _pair_keys(qs.filter(Q(other_organisation__isnull=True) | Q(pk__in=best)))
+
+
+def pair_counts(user, suggestions: list[Suggestion], statuses=OPEN) -> dict[int, int]:
+    """How many open rows each of these cross-retailer cards stands for."""
+    ids = {s.pk for s in suggestions if s.other_organisation_id}
+    if not ids:
+        return {}
+    return {pk: n for pk, n in _cross_ranked(user, statuses).filter(rank=1).values_list("pk", "pair_rows")
+            if pk in ids}
 
 
 def review_queue(*, user, status: str = "open", store=None, event_type: str = "", sort: str = "score",
@@ -284,6 +301,7 @@ def review_cards(*, user, suggestions: list[Suggestion]) -> list[dict]:
               .select_related("by").order_by("at", "id")):
         last[j.suggestion_id] = j
     cross = _cross_cards(user, [s for s in suggestions if s.other_organisation_id])
+    pairs = pair_counts(user, suggestions)
     cards = []
     for s in suggestions:
         card = {"suggestion": s, "id": s.pk, "score_text": percent(s.score), "last_judgement": last.get(s.pk),
@@ -294,6 +312,7 @@ def review_cards(*, user, suggestions: list[Suggestion]) -> list[dict]:
             card["own_profile"] = profiles.get(memberships.get(s.person_id))
         if s.other_organisation_id:
             card["cross"] = cross.get(s.pk) or _minimal_cross(s)
+            card["pair_rows"] = pairs.get(s.pk, 1)
         else:
             card["other"] = people.get(s.target_person_id)
             if card["other"] is not None and card["own"] is not None:

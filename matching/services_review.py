@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from audit.services import audit_record
-from auror import access
+from auror import access, rls
 from events.models import Event, EventPerson
 from matching.models import Judgement, MatchSettings, RejectedPair, Suggestion
 from profiles.models import Profile, ProfileHistory, ProfileMember
@@ -160,12 +160,15 @@ def _side(person_id: int, profile: Profile | None) -> set[int]:
 def _reject(s: Suggestion, j: Judgement) -> dict:
     """Record the pair as not the same person: the person (with their profile's members) against the
     target (with its profile's members), so neither side is suggested to the other again."""
-    rows = _membership([s.person_id, s.target_person_id])
-    own = rows[s.person_id].profile if s.person_id in rows else None
-    target = current_profile(s.target_profile) if s.target_profile_id else None
-    if target is None and s.target_person_id in rows:
-        target = rows[s.target_person_id].profile
-    left, right = _side(s.person_id, own), _side(s.target_person_id, target)
+    # The other side of a cross-retailer card is another retailer's person: who else is in their
+    # profile is read across tenants on purpose, to reject the pair whole (never shown to anyone).
+    with rls.system():
+        rows = _membership([s.person_id, s.target_person_id])
+        own = rows[s.person_id].profile if s.person_id in rows else None
+        target = current_profile(s.target_profile) if s.target_profile_id else None
+        if target is None and s.target_person_id in rows:
+            target = rows[s.target_person_id].profile
+        left, right = _side(s.person_id, own), _side(s.target_person_id, target)
     pairs = {(min(a, b), max(a, b)) for a in left for b in right if a != b}
     existing = set(RejectedPair.objects.filter(person_low_id__in={a for a, _ in pairs},
                                                person_high_id__in={b for _, b in pairs})

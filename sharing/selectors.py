@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import reverse
 
 from accounts.models import Role
+from auror import rls
 from events.models import Event
 from matching.cross import HELD_MESSAGE, agreed_features, side_of
 from sharing.models import Agreement, DisclosureRequest
@@ -46,9 +47,15 @@ def disclosure_rows(user, qs) -> list[dict[str, Any]]:
     """Requests as this user may read them. To the holder: who asks and why, their own event, which
     features agreed. To the requester: their own event, the status and the decision's reason; the
     holder and the event only once the access policy lets them see it."""
-    rows = list(qs.select_related("requesting_organisation", "holding_organisation", "requested_by",
-                                  "event__store", "event__organisation", "person",
-                                  "suggestion__person__event__store", "suggestion__person__event__organisation"))
+    ids = list(qs.values_list("pk", flat=True))  # the requests the access policy lets the user read
+    # A request joins two organisations' rows (the holder's event, the requester's suggestion): they
+    # are read across tenants on purpose (auror.rls), and shown below only as the policy allows.
+    with rls.system():
+        base = DisclosureRequest.objects.unscoped().filter(pk__in=ids)
+        rows = list((base.order_by(*qs.query.order_by) if qs.query.order_by else base)
+                    .select_related("requesting_organisation", "holding_organisation", "requested_by", "decided_by",
+                                    "event__store", "event__organisation", "person",
+                                    "suggestion__person__event__store", "suggestion__person__event__organisation"))
     event_ids = {r.event_id for r in rows} | {r.suggestion.person.event_id for r in rows}
     visible = set(Event.objects.visible_to(user).filter(pk__in=event_ids).values_list("pk", flat=True))
     out = []

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from accounts.models import Organisation, OrgKind, Role, User, validate_region_code
 from audit.services import audit_record
-from auror import access
-from events.models import Event
+from auror import access, rls
+from events.models import Event, EventPerson
 from matching.models import Suggestion
 from sharing.models import Agreement, DisclosureRequest
 
@@ -157,7 +157,7 @@ def disclosure_request_create(*, actor: User, suggestion: Suggestion, reason: st
     the holder approves."""
     _require_role(actor, INVESTIGATING, "Only investigators and retailer admins request disclosure.")
     s = (Suggestion.objects.visible_to(actor).filter(pk=suggestion.pk, other_organisation__isnull=False)
-         .select_related("organisation", "other_organisation", "target_person__event").first())
+         .select_related("organisation", "other_organisation").first())
     if s is None:
         raise PermissionDenied("No such cross-retailer suggestion.")
     text = _clean_reason(reason, organisation=s.organisation)
@@ -165,7 +165,11 @@ def disclosure_request_create(*, actor: User, suggestion: Suggestion, reason: st
         raise ValidationError({"suggestion": "This suggestion is out of date: the matcher no longer proposes it."})
     if not (s.organisation.ctd_opt_in and s.other_organisation.ctd_opt_in and s.other_organisation.is_active):
         raise ValidationError({"suggestion": "Connect the Dots is no longer on for both retailers."})
-    event = s.target_person.event
+    # The other retailer's event and person, to address the request to them: read across tenants
+    # on purpose (auror.rls); nothing of them reaches the requester until the holder approves.
+    with rls.system():
+        other = EventPerson.objects.select_related("event").get(pk=s.target_person_id)
+    event = other.event
     if Event.objects.visible_to(actor).filter(pk=event.pk).exists():
         raise ValidationError({"suggestion": "You can already see the other event."})
     mine = DisclosureRequest.objects.filter(requesting_organisation_id=actor.organisation_id, event=event)
@@ -184,7 +188,7 @@ def disclosure_request_create(*, actor: User, suggestion: Suggestion, reason: st
         raise ValidationError({"suggestion": "A request for this event is already waiting for a decision."}) from e
     _audit_both("disclosure.request", actor=actor, obj=dr, details={
         actor.organisation_id: {"suggestion": s.pk, "reason": text},
-        s.other_organisation_id: {"event": event.pk, "event_ref": str(event), "person": s.target_person.ref,
+        s.other_organisation_id: {"event": event.pk, "event_ref": str(event), "person": other.ref,
                                   "requesting_organisation": s.organisation.slug, "reason": text},
     })
     return dr

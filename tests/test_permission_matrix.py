@@ -767,14 +767,28 @@ def test_permission_matrix(request, group):
     assert not fixed, f"known deviations that no longer happen (remove them from KNOWN_DEVIATIONS): {fixed}"
 
 
-def test_the_matrix_catches_a_leak(scene, monkeypatch):
-    """The matrix can fail: with the audit log's rule loosened to every organisation's rows, the other
-    tenant's audit entry answers 200 instead of 404, and the matrix says so."""
+def test_the_matrix_catches_a_leak(scene, monkeypatch, settings):
+    """The matrix can fail: with the audit log's rule loosened to every organisation's rows (and the
+    database's backstop off), the other tenant's audit entry answers 200 instead of 404, and the
+    matrix says so."""
+    from django.db.models import Q
+
+    from auror import access
+
+    settings.AUROR_RLS = False
+    monkeypatch.setitem(access._RULES, "audit.AuditEntry", lambda user, action: Q() if action == "view" else Q(pk__in=[]))
+    problems, _ = run_matrix(scene, ["audit:detail"])
+    leaks = [p for p in problems if "other tenant" in p and "expected 404, got 200" in p]
+    assert any("as admin" in p for p in leaks) and any("as police_admin" in p for p in leaks), problems
+
+
+def test_the_database_backstop_holds_when_the_policy_leaks(scene, monkeypatch):
+    """The same loosened rule with row-level security on (auror.rls): the database still hides the
+    other tenant's audit entries, so no cell leaks (issue 11)."""
     from django.db.models import Q
 
     from auror import access
 
     monkeypatch.setitem(access._RULES, "audit.AuditEntry", lambda user, action: Q() if action == "view" else Q(pk__in=[]))
     problems, _ = run_matrix(scene, ["audit:detail"])
-    leaks = [p for p in problems if "other tenant" in p and "expected 404, got 200" in p]
-    assert any("as admin" in p for p in leaks) and any("as police_admin" in p for p in leaks), problems
+    assert not [p for p in problems if "other tenant" in p and "got 200" in p], problems

@@ -331,7 +331,7 @@ def test_a_cross_retailer_pair_of_people_is_one_card_and_one_rejection(world, as
     cards = [x for x in c.get("/review/?retailer=cross").context["cards"]]
     assert len(cards) == 1
     shown = cards[0]["suggestion"]
-    assert shown.pair_rows == rows.count() and shown.score == max(rows.values_list("score", flat=True))
+    assert cards[0]["pair_rows"] == rows.count() and shown.score == max(rows.values_list("score", flat=True))
     assert f"One card for {rows.count()} possible matches" in c.get("/review/?retailer=cross").content.decode()
     r = c.post(f"/review/{shown.pk}/judge/", {"decision": "reject", "reason": "Different man on CCTV"})
     assert r.status_code in (200, 302)
