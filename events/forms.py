@@ -118,6 +118,20 @@ def state_from_post(post) -> dict[str, str]:
     return {k: v for k, v in post.items() if _is_form_name(k)}
 
 
+NUL_ERROR = ("This held a NUL character (\\x00), which is not allowed; it has been taken out here. "
+             "Check the text and send the form again.")
+
+
+def nul_errors(state: dict[str, str]) -> dict[str, list[str]]:
+    """{field: [error]} for each value holding a NUL character (PostgreSQL cannot store one): such
+    a form is refused before anything, the draft included, is saved."""
+    return {k: [NUL_ERROR] for k, v in state.items() if "\x00" in k or "\x00" in (v or "")}
+
+
+def without_nul(state: dict[str, str]) -> dict[str, str]:
+    return {k.replace("\x00", ""): (v or "").replace("\x00", "") for k, v in state.items()}
+
+
 def _is_form_name(name: str) -> bool:
     top = name.split(".", 1)[0]
     return top in EVENT_SPECS or top in SECTIONS
