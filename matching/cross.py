@@ -148,12 +148,12 @@ def cross_cards(*, user, suggestions: Iterable[Suggestion]) -> list[dict]:
         return []
     event_ids = {s.person.event_id for s in rows} | {s.target_person.event_id for s in rows}
     visible = set(Event.objects.visible_to(user).filter(pk__in=event_ids).values_list("pk", flat=True))
-    requests = _latest_requests(user, rows)
+    disclosures = _latest_requests(user, rows)
     cards = []
     for s in rows:
         other_event_id = s.target_person.event_id
         shown = other_event_id in visible
-        dr = requests.get(other_event_id)
+        dr = disclosures.get(other_event_id)
         disclosure = None
         if dr is not None:
             disclosure = {"id": dr.pk, "status": dr.status, "state": dr.state_label, "requested_at": dr.created_at,
