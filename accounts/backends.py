@@ -16,7 +16,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import SignInThrottle, User
 
 
 class Refusal:
@@ -55,11 +55,11 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > now
 
 
-def _expire_lock(user: User, now: datetime) -> None:
+def _expire_lock(holder: User | SignInThrottle, now: datetime, count: str = "failed_login_count") -> None:
     """A lock that has run out starts the count afresh."""
-    if user.locked_until is not None and user.locked_until <= now:
-        user.locked_until = None
-        user.failed_login_count = 0
+    if holder.locked_until is not None and holder.locked_until <= now:
+        holder.locked_until = None
+        setattr(holder, count, 0)
 
 
 @transaction.atomic
@@ -90,14 +90,51 @@ def sign_in_failures_reset(user: User) -> None:
         user.failed_login_count, user.locked_until = 0, None
 
 
-def _refuse(email: str, user: User | None, refusal: str, **detail) -> PasswordCheck:
+@transaction.atomic
+def unknown_email_failure_record(*, email: str, now: datetime) -> SignInThrottle:
+    """Count one failed attempt against an email that names no active password account, exactly as
+    sign_in_failure_record counts one against an account: the same threshold, the same lock, a lock
+    that has run out starting the count afresh. So the page answers an unknown email as it would a
+    real one, "locked" included. (A row per email tried; each attempt writes an audit row anyway.)"""
+    SignInThrottle.objects.bulk_create([SignInThrottle(email=email)], ignore_conflicts=True)
+    throttle = SignInThrottle.objects.select_for_update().get(email=email)
+    _expire_lock(throttle, now, count="failed_count")
+    throttle.failed_count += 1
+    throttle.last_failure_at = now
+    if throttle.failed_count >= settings.LOCKOUT_THRESHOLD:
+        throttle.locked_until = now + settings.LOCKOUT_DURATION
+    throttle.save(update_fields=["failed_count", "locked_until", "last_failure_at"])
+    return throttle
+
+
+def _unknown_email_refusal(email: str, password: str, now: datetime, *, user: User | None = None,
+                           reason: str = Refusal.BAD_CREDENTIALS) -> PasswordCheck:
+    """No account to check the password against (none, or a disabled one): the same answers, in the
+    same order, as for an account. A locked email is refused before any password work, as a locked
+    account is; otherwise the password is hashed, as an account's would be checked."""
+    throttle = SignInThrottle.objects.filter(email=email).first()
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        return _refuse(email, user, Refusal.LOCKED, locked_until=throttle.locked_until, known_account=user is not None)
+    if user is None:
+        User().set_password(password)  # same work as the found-user path, so timing says nothing
+    else:
+        user.check_password(password)
+    counted = unknown_email_failure_record(email=email, now=now)
+    refusal = Refusal.LOCKED if counted.locked_until is not None and counted.locked_until > now else reason
+    _refuse(email, user, refusal, failed_count=counted.failed_count, known_account=user is not None,
+            **({"why": reason} if refusal != reason else {}))
+    return PasswordCheck(user=None, refusal=refusal, locked_until=counted.locked_until)
+
+
+def _refuse(email: str, user: User | None, refusal: str, locked_until: datetime | None = None,
+            **detail) -> PasswordCheck:
     from audit.services import audit_record
 
     audit_record(
         action="login.failure", organisation_id=user.organisation_id if user else None, obj=user,
         actor_email=email, detail={"method": "password", "reason": refusal, **detail},
     )
-    return PasswordCheck(user=None, refusal=refusal, locked_until=user.locked_until if user else None)
+    return PasswordCheck(user=None, refusal=refusal, locked_until=locked_until or (user.locked_until if user else None))
 
 
 @transaction.atomic
@@ -109,12 +146,13 @@ def password_check(*, email: str, password: str) -> PasswordCheck:
     now = timezone.now()
     user = User.objects.select_for_update(of=("self",)).select_related("organisation").filter(email=email).first()
     if user is None:
-        User().set_password(password)  # same work as the found-user path, so timing says nothing
-        return _refuse(email, None, Refusal.BAD_CREDENTIALS)
+        return _unknown_email_refusal(email, password, now)
     if is_locked(user, now):
         return _refuse(email, user, Refusal.LOCKED)
     if not user.is_active or (user.organisation_id and not user.organisation.is_active):
-        return _refuse(email, user, Refusal.DISABLED)
+        # "Email or password is not right" and, counted per email, "locked" after as many tries:
+        # a disabled account answers as an unknown email does, and so as an active one does.
+        return _unknown_email_refusal(email, password, now, user=user, reason=Refusal.DISABLED)
     if user.sso_only:
         return _refuse(email, user, Refusal.SSO_ONLY)
     if not user.check_password(password):

@@ -239,3 +239,20 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class SignInThrottle(models.Model):
+    """Failed password sign-ins counted per submitted email that names no active password account
+    (an unknown or a disabled one), locked after as many failures and for as long as an account is
+    (accounts.backends): the sign-in page answers alike whether or not an account exists, so it
+    cannot be used to find out which emails have one. An account's own count stays on the account,
+    where wrong second-factor codes add to it too. Not tenant data: read only by the sign-in code,
+    before anyone is authenticated."""
+
+    email = models.CharField(max_length=254, unique=True)
+    failed_count = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.failed_count}"

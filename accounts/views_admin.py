@@ -22,6 +22,7 @@ from django.views.generic import FormView, ListView
 from accounts import forms_admin as f
 from accounts import services, services_sso
 from accounts.models import OIDCProvider, Organisation, OrgKind, Role, Store, User
+from audit.services import audit_record
 from auror import access
 from auror.views import ScopedQuerysetMixin
 
@@ -97,6 +98,12 @@ class UserListView(ScopedQuerysetMixin, ListView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         user = self.request.user
+        g = self.request.GET
+        organisation = g.get("organisation", "")
+        audit_record(action="user.list", actor=user, detail={
+            "q": g.get("q", "").strip(), "role": g.get("role", ""), "status": g.get("status", ""),
+            "organisation": int(organisation) if organisation.isdigit() else None,
+            "count": ctx["paginator"].count, "page": ctx["page_obj"].number})
         ctx["is_operator"] = user.role == Role.PLATFORM_OPERATOR
         ctx["roles"] = f.role_choices(None if ctx["is_operator"] else user.organisation)
         ctx["show_stores"] = ctx["is_operator"] or user.organisation.kind == OrgKind.RETAILER

@@ -4,6 +4,7 @@ auror.api so that importing DRF's generic views does not import this module half
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
@@ -35,6 +36,42 @@ def invalid_params(errors, prefix: str = "") -> list[dict[str, str]]:
     return out
 
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+TENANT_FIELDS = frozenset({"organisation", "organisation_id"})
+
+
+def _unique_constraint_fields(name: str | None) -> tuple[object, list[str]] | None:
+    """(model, its fields) of the unique constraint called `name`, the tenant column left out (a
+    value is unique within its organisation: the field to name is the other one)."""
+    from django.apps import apps
+    from django.db.models import UniqueConstraint
+
+    if not name:
+        return None
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            if isinstance(constraint, UniqueConstraint) and constraint.name == name:
+                return model, [f for f in constraint.fields if f not in TENANT_FIELDS]
+    return None
+
+
+def unique_violation(exc: IntegrityError) -> exceptions.ValidationError | None:
+    """A unique constraint the database refused (two requests racing, or a value no serializer
+    checked) as the 400 it is, naming the field; None for any other integrity error. The write
+    that hit it was atomic, so nothing of it is stored."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) != UNIQUE_VIOLATION:
+        return None
+    found = _unique_constraint_fields(getattr(getattr(cause, "diag", None), "constraint_name", None))
+    if found is None:
+        return exceptions.ValidationError({"non_field_errors": ["This record conflicts with one that exists."]})
+    model, fields = found
+    noun = model._meta.verbose_name
+    names = fields or ["non_field_errors"]
+    return exceptions.ValidationError(
+        {f: [f"Another {noun} already has this {f.replace('_', ' ')}."] for f in names})
+
+
 def problem_details_handler(exc, context):
     """RFC 9457 problem details (application/problem+json) for every API error. Validation errors
     keep DRF's shape in `errors`, list each bad field by its dotted path in `invalid_params`, and
@@ -43,6 +80,8 @@ def problem_details_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, IntegrityError):
+        exc = unique_violation(exc) or exc
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -78,6 +117,20 @@ def not_found(request, exception=None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """The site's 500 page (urls.handler500); under /api/ a problem document like every other API
+    error, so a client parsing JSON never meets an HTML page. Nothing of the error is shown."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"type": "about:blank", "title": "Internal error", "status": 500,
+                             "detail": "The server met an error it did not expect; it has been logged."},
+                            status=500, content_type="application/problem+json")
+    from django.views.defaults import server_error as page_server_error
+
+    return page_server_error(request)
 
 
 def permission_denied(request, exception=None):

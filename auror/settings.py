@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "auror.rls.RowLevelSecurityMiddleware",
+    "auror.middleware.NulCharacterGuard",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
@@ -165,6 +166,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# --- HTTPS: on outside development (a laptop's `make run` and the tests speak plain http) -----------
+# Every page is redirected to https, except /healthz: load balancers and `make run`'s readiness
+# wait poll it over plain http from inside the network.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A year of HSTS, subdomains included, preload-ready; shorten SECURE_HSTS_SECONDS while first
+# rolling out HTTPS (browsers remember it for that long).
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEVELOPMENT else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEVELOPMENT)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", not DEVELOPMENT)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto and X-Forwarded-For (and drops any a
+# client sent): believe them, so a request that came in over https is not redirected again, and the
+# audit log records the client's address. Off by default: a client could forge them. (gunicorn's
+# FORWARDED_ALLOW_IPS does the same for the scheme at the WSGI level, as docker-compose sets it.)
+TRUST_PROXY_HEADERS = envbool("TRUST_PROXY_HEADERS", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_PROXY_HEADERS else None
+TRUST_X_FORWARDED_FOR = TRUST_PROXY_HEADERS
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEVELOPMENT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -211,6 +230,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON with auror.jsonlimits applied (depth, NUL); then forms and multipart, as DRF's default.
+    "DEFAULT_PARSER_CLASSES": [
+        "auror.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "auror.rest.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -227,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "auror.openapi.problem_responses"],
 }
 
 # --- Storage ------------------------------------------------------------------------------------

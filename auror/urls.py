@@ -28,3 +28,4 @@ urlpatterns = [
 
 handler404 = "auror.rest.not_found"  # problem details under /api/
 handler403 = "auror.rest.permission_denied"
+handler500 = "auror.rest.server_error"  # problem details under /api/

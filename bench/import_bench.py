@@ -61,7 +61,8 @@ def main() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
     from bench.synthetic import setup_org, write_events
 
-    path = args.file or Path(f"/tmp/auror-bench-{args.events}-{args.seed}.jsonl")
+    # A cache of generated synthetic events, found again by name on the next run; no secrets in it.
+    path = args.file or Path(f"/tmp/auror-bench-{args.events}-{args.seed}.jsonl")  # nosec B108
     stamp = time.strftime("%Y%m%d%H%M%S")
     slugs = [f"bench-{stamp}-{i}" for i in range(args.runs)]
     codes = []

@@ -116,20 +116,21 @@ def bulk_update_rows(model, objs: list, fields: list[str]) -> None:
     columns = [meta.pk, *model_fields]
     table = quote(meta.db_table)
     pk = quote(meta.pk.column)
+    # Identifiers come from the model's meta, quoted; every value is a parameter or COPY data (nosec B608).
     with connection.cursor() as cur:
         if len(objs) == 1:
             obj = objs[0]
             sets = ", ".join(f"{quote(f.column)} = %s" for f in model_fields)
-            cur.execute(f"UPDATE {table} SET {sets} WHERE {pk} = %s",
+            cur.execute(f"UPDATE {table} SET {sets} WHERE {pk} = %s",  # nosec B608
                         [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in model_fields] + [obj.pk])
             return
         names = ", ".join(quote(f.column) for f in columns)
         temp = quote(f"_bulk_{meta.db_table}")
         sets = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in model_fields)
         # Created and dropped inside the caller's transaction (a failure rolls the creation back too).
-        cur.execute(f"CREATE TEMPORARY TABLE {temp} AS SELECT {names} FROM {table} WITH NO DATA")
+        cur.execute(f"CREATE TEMPORARY TABLE {temp} AS SELECT {names} FROM {table} WITH NO DATA")  # nosec B608
         with connection.wrap_database_errors, cur.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
             for obj in objs:
                 copy.write_row([getattr(obj, f.attname) for f in columns])
-        cur.execute(f"UPDATE {table} SET {sets} FROM {temp} AS v WHERE {table}.{pk} = v.{pk}")
+        cur.execute(f"UPDATE {table} SET {sets} FROM {temp} AS v WHERE {table}.{pk} = v.{pk}")  # nosec B608
         cur.execute(f"DROP TABLE {temp}")

@@ -118,6 +118,20 @@ def state_from_post(post) -> dict[str, str]:
     return {k: v for k, v in post.items() if _is_form_name(k)}
 
 
+NUL_ERROR = ("This held a NUL character (\\x00), which is not allowed; it has been taken out here. "
+             "Check the text and send the form again.")
+
+
+def nul_errors(state: dict[str, str]) -> dict[str, list[str]]:
+    """{field: [error]} for each value holding a NUL character (PostgreSQL cannot store one): such
+    a form is refused before anything, the draft included, is saved."""
+    return {k: [NUL_ERROR] for k, v in state.items() if "\x00" in k or "\x00" in (v or "")}
+
+
+def without_nul(state: dict[str, str]) -> dict[str, str]:
+    return {k.replace("\x00", ""): (v or "").replace("\x00", "") for k, v in state.items()}
+
+
 def _is_form_name(name: str) -> bool:
     top = name.split(".", 1)[0]
     return top in EVENT_SPECS or top in SECTIONS
@@ -339,7 +353,7 @@ def render_field(name: str, spec: Spec, value: str, errors: list[str], *,
         if spec.blank is not None:
             opts = [("", spec.blank), *opts]
         control = format_html("<select{}>{}</select>", _attrs(base), format_html_join(
-            "", '<option value="{}"{}>{}</option>', ((v, mark_safe(" selected") if str(v) == value else "", lab)
+            "", '<option value="{}"{}>{}</option>', ((v, mark_safe(" selected") if str(v) == value else "", lab)  # nosec B308  # a constant
                                                      for v, lab in opts)))
     elif spec.kind == "textarea":
         control = format_html("<textarea{}>{}</textarea>", _attrs({**base, "rows": "4", "maxlength": spec.maxlength}),

@@ -36,10 +36,12 @@ from events.forms import (
     ensure_refs,
     guard_warnings,
     local_input_value,
+    nul_errors,
     remove_row,
     state_from_event,
     state_from_post,
     validate,
+    without_nul,
 )
 from events.models import Event, EventDraft, EventType, Product
 from events.selectors import display_timezone
@@ -113,6 +115,15 @@ class EventFormMixin:
             police_default_label=org.get_police_sharing_default_display().lower(),
             max_when=local_input_value(timezone.now() + timezone.timedelta(minutes=5), tz),
             photos_chosen=photos_chosen)
+
+    def refuse_nul(self, state, **extra):
+        """The form again, 400, when a field holds a NUL character: the error on that field, the
+        character taken out of what is shown, nothing saved (not even the draft)."""
+        errors = nul_errors(state)
+        if not errors:
+            return None
+        return self.render_form(without_nul(state), {k.replace("\x00", ""): v for k, v in errors.items()},
+                                status=400, **extra)
 
     def render_form(self, state, errors=None, *, status=200, new_row=None, photos_chosen=False, **extra):
         page = self.form_page(state, errors or {}, new_row=new_row, photos_chosen=photos_chosen)
@@ -226,6 +237,8 @@ class EventCreateView(EventFormMixin, RoleRequiredMixin, View):
         if key is None or not drafts.draft_key_usable(user=request.user, key=key):
             key = uuid.uuid4()
         state = ensure_refs(state_from_post(request.POST))
+        if refused := self.refuse_nul(state, draft_key=key):
+            return refused
         photos = self.photos_by_ref(state)
         rows = self.edit_rows(state)
         if rows is not None or request.POST.get("action") == "save":
@@ -275,6 +288,8 @@ class EventEditView(EventFormMixin, ScopedQuerysetMixin, View):
     def post(self, request, pk):
         self.object = event = self.get_object()
         state = ensure_refs(state_from_post(request.POST))
+        if refused := self.refuse_nul(state, event=event):
+            return refused
         photos = self.photos_by_ref(state)
         rows = self.edit_rows(state)
         if rows is not None or request.POST.get("action") == "save":
@@ -359,6 +374,9 @@ class DraftSaveView(RoleRequiredMixin, View):
             data = clean_state(json.loads(request.body or b"{}").get("data"))
         except (ValueError, AttributeError):
             return JsonResponse({"error": "Send {\"data\": {field name: value}} as JSON."}, status=400)
+        if errors := nul_errors(data):
+            field = next(iter(errors))
+            return JsonResponse({"error": f"{field}: {errors[field][0]}", "field": field, "errors": errors}, status=400)
         try:
             draft = drafts.draft_save(user=request.user, key=key, data=data)
         except drafts.DraftNotYours as exc:

@@ -9,12 +9,13 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiType
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from audit.services import audit_record
 from auror import access
 from auror.api import ScopedViewSetMixin, problem
+from auror.parsers import JSONParser
 from events.models import Event
 from events.police import police_purpose
 from evidence import services

@@ -412,6 +412,18 @@ def thumbnail_bytes(*, item: EvidenceItem) -> bytes | None:
                                       organisation_id=item.organisation_id))
 
 
+def evidence_thumbnail(*, actor, item: EvidenceItem, purpose: str = "", token_id: int | None = None) -> bytes | None:
+    """The thumbnail for `actor` to see, audited as a read of the item (a small copy of the image is
+    still the image); None, and nothing written, when there is none yet. Not a custody entry: the
+    file itself was not opened."""
+    data = thumbnail_bytes(item=item)
+    if data is not None:
+        audit_record(action="evidence.thumbnail", actor=actor, obj=item, purpose=purpose, token_id=token_id,
+                     organisation_id=getattr(actor, "organisation_id", None) or item.organisation_id,
+                     detail={"event": item.event_id, "sha256": item.sha256})
+    return data
+
+
 # --- Deleting -----------------------------------------------------------------------------------
 
 

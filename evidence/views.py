@@ -186,7 +186,7 @@ class EvidenceThumbnailView(ScopedQuerysetMixin, View):
 
     def get(self, request, pk):
         item = self.get_object()
-        data = services.thumbnail_bytes(item=item)
+        data = services.evidence_thumbnail(actor=request.user, item=item, purpose=_purpose(request))
         if data is None:
             return HttpResponse(status=404)
         response = HttpResponse(data, content_type="image/jpeg")

@@ -154,13 +154,13 @@ def cross_cards(*, user, suggestions: Iterable[Suggestion]) -> list[dict]:
     visible = set(Event.objects.visible_to(user).filter(pk__in=event_ids).values_list("pk", flat=True))
     others = {p.pk: p for p in access.visible(EventPerson, user).select_related("event__store").filter(
         pk__in=[s.target_person_id for s in rows if other_event.get(s.pk) in visible])}
-    requests = _latest_requests(user, set(other_event.values()))
+    disclosures = _latest_requests(user, set(other_event.values()))
     cards = []
     for s in rows:
         other_event_id = other_event.get(s.pk)
         other = others.get(s.target_person_id)
         shown = other_event_id in visible and other is not None
-        dr = requests.get(other_event_id)
+        dr = disclosures.get(other_event_id)
         disclosure = None
         if dr is not None:
             disclosure = {"id": dr.pk, "status": dr.status, "state": dr.state_label, "requested_at": dr.created_at,

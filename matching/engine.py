@@ -291,7 +291,7 @@ def find_candidates(rec: PersonRecord, keys: set[tuple[str, str]], *, organisati
 def _rejected_with(person_ids: list[int], candidate_ids) -> dict[int, set[int]]:
     """Per person: the candidates a human said are someone else."""
     with raw_cursor() as cur:
-        cur.execute(f"SELECT person_low_id, person_high_id FROM {RejectedPair._meta.db_table} "
+        cur.execute(f"SELECT person_low_id, person_high_id FROM {RejectedPair._meta.db_table} "  # nosec B608  # a model's table
                     "WHERE person_low_id = ANY(%s) OR person_high_id = ANY(%s)", [list(person_ids), list(person_ids)])
         rows = cur.fetchall()
     out: dict[int, set[int]] = {}
@@ -539,7 +539,7 @@ def partner_organisations(organisation_id: int) -> list[int]:
     table = Organisation._meta.db_table
     with raw_cursor() as cur:  # one statement: this runs for every event
         cur.execute(f"""SELECT o.id FROM {table} o JOIN {table} me ON me.id = %s AND me.ctd_opt_in
-                        WHERE o.kind = %s AND o.ctd_opt_in AND o.is_active AND o.id <> me.id ORDER BY o.id""",
+                        WHERE o.kind = %s AND o.ctd_opt_in AND o.is_active AND o.id <> me.id ORDER BY o.id""",  # nosec B608  # a model's table
                     [organisation_id, str(OrgKind.RETAILER)])
         return [organisation_id, *(r[0] for r in cur.fetchall())]
 

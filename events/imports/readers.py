@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from auror import jsonlimits
 from events.imports.archive import IMPORT_SUFFIXES, UNSAFE_NAME, safe_extract
 from events.imports.report import ImportFileError, limit_setting
 from events.interchange import EventInput, PersonInput, ProductInput, VehicleInput, unflatten
@@ -110,12 +111,23 @@ class ImportSource:
                     yield number, None, f"The line is longer than {max_line} bytes."
                     continue
                 try:
-                    data = json.loads(raw.decode("utf-8"))
+                    text = raw.decode("utf-8")
+                    # Before parsing: Python's parser recurses per level, so a line of [[[[... would
+                    # be a RecursionError here or wherever the row is walked later, failing the
+                    # whole import; refused alone instead, naming its line.
+                    jsonlimits.check_depth(text)
+                    data = json.loads(text)
                 except UnicodeDecodeError:
                     yield number, None, "The line is not valid UTF-8."
                     continue
+                except jsonlimits.TooDeep as exc:
+                    yield number, None, f"{exc} An interchange row nests four."
+                    continue
                 except json.JSONDecodeError as exc:
                     yield number, None, f"Not valid JSON: {exc.msg} (column {exc.colno})."
+                    continue
+                except RecursionError:  # not reached past check_depth; kept so no line fails the import
+                    yield number, None, f"The JSON nests deeper than {jsonlimits.MAX_DEPTH} levels."
                     continue
                 if not isinstance(data, dict):
                     yield number, None, "Each line must be one JSON object."
