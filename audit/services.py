@@ -92,7 +92,7 @@ def audit_record(
         columns = AuditEntry._meta.concrete_fields
         with connection.cursor() as cur:
             cur.execute(
-                f"INSERT INTO audit_auditentry ({', '.join(connection.ops.quote_name(f.column) for f in columns)})"
+                f"INSERT INTO audit_auditentry ({', '.join(connection.ops.quote_name(f.column) for f in columns)})"  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
                 f" VALUES ({', '.join(['%s'] * len(columns))})",
                 [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in columns],
             )

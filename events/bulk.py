@@ -55,20 +55,20 @@ def copy_insert(model, objs: list) -> None:
         if held and len(objs) <= INSERT_AT_MOST:
             # A few rows: one multi-row INSERT (no RETURNING: the ids are known).
             row = f"({', '.join(['%s'] * len(fields))})"
-            cur.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}",
+            cur.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}",  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
                         [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs for f in fields])
             return
         target = table
         if held:  # many rows: COPY into a temporary table without policies, then one INSERT from it
             target = quote(f"_copy_{meta.db_table}")
-            cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+            cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
         # The cursor's copy() is psycopg's own: its errors are turned into Django's here, so that a
         # caller catching IntegrityError (a repeated client key, a duplicate external id) sees one.
         with connection.wrap_database_errors, cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
             for obj in objs:
                 copy.write_row(values_of(obj))
         if held:
-            cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")
+            cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
             cur.execute(f"DROP TABLE {target}")
 
 
@@ -89,11 +89,11 @@ def copy_into(cur, table: str, columns: str) -> Iterator:
         held = bool(cur.fetchone()[0])
     target = f'"_copy_{table}"' if held else table
     if held:
-        cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+        cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
     with cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
         yield copy
     if held:
-        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")
+        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
         cur.execute(f"DROP TABLE {target}")
 
 
