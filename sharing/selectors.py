@@ -43,19 +43,24 @@ def _event_side(person, event, visible: bool) -> dict[str, Any] | None:
     return side_of(person, organisation=event.organisation.name) if visible else None
 
 
+def dangerously_read_both_sides(ids: list[int], *, order_by=()) -> list[DisclosureRequest]:
+    """These requests (ids the access policy let the user read) with both organisations' rows they
+    join, the holder's event and person and the requester's suggestion, read across tenants on
+    purpose (auror.rls). disclosure_rows shows each side only as the policy allows."""
+    with rls.system():
+        base = DisclosureRequest.objects.unscoped().filter(pk__in=ids)
+        return list((base.order_by(*order_by) if order_by else base)
+                    .select_related("requesting_organisation", "holding_organisation", "requested_by", "decided_by",
+                                    "event__store", "event__organisation", "person",
+                                    "suggestion__person__event__store", "suggestion__person__event__organisation"))
+
+
 def disclosure_rows(user, qs) -> list[dict[str, Any]]:
     """Requests as this user may read them. To the holder: who asks and why, their own event, which
     features agreed. To the requester: their own event, the status and the decision's reason; the
     holder and the event only once the access policy lets them see it."""
     ids = list(qs.values_list("pk", flat=True))  # the requests the access policy lets the user read
-    # A request joins two organisations' rows (the holder's event, the requester's suggestion): they
-    # are read across tenants on purpose (auror.rls), and shown below only as the policy allows.
-    with rls.system():
-        base = DisclosureRequest.objects.unscoped().filter(pk__in=ids)
-        rows = list((base.order_by(*qs.query.order_by) if qs.query.order_by else base)
-                    .select_related("requesting_organisation", "holding_organisation", "requested_by", "decided_by",
-                                    "event__store", "event__organisation", "person",
-                                    "suggestion__person__event__store", "suggestion__person__event__organisation"))
+    rows = dangerously_read_both_sides(ids, order_by=qs.query.order_by)
     event_ids = {r.event_id for r in rows} | {r.suggestion.person.event_id for r in rows}
     visible = set(Event.objects.visible_to(user).filter(pk__in=event_ids).values_list("pk", flat=True))
     out = []
