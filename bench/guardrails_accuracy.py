@@ -24,7 +24,7 @@ from guardrails import engine  # noqa: E402
 from guardrails.base_lexicon import base_entries, load_base  # noqa: E402
 
 CORPUS = ROOT / "bench" / "data" / "guardrails_corpus"
-PARTS = ("tune", "heldout")
+PARTS = ("tune", "heldout", "heldout2")
 MIN_REFUSED, MAX_FALSE = 0.99, 0.02
 
 
@@ -65,7 +65,7 @@ def score(lex: engine.Lexicon, rows) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--misses", choices=("tune", "heldout", "all", "none"), default="tune",
+    parser.add_argument("--misses", choices=(*PARTS, "all", "none"), default="tune",
                         help="whose misses and false refusals to list (default: the tuned part only)")
     args = parser.parse_args()
     lex = platform_lexicon()

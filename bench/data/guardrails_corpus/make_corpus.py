@@ -10,7 +10,9 @@ combining accents (decomposed "Māori"), full-width letters. Each benign phrase 
 sentence and with one of the same typing accidents, which must not turn it into a refusal.
 
 A fifth of the hand-written phrases (by a hash of the text, with all their variants) is held out:
-bench/guardrails_accuracy.py reports it separately and the engine was not tuned on it. The output is
+bench/guardrails_accuracy.py reports it separately and the engine was not tuned on it. sensitive_2.txt
+and benign_2.txt were written later (after lexicon version 2, before heldout.tsv's misses were read and
+fixed) and are held out whole, as heldout2.tsv. The output is
 deterministic; the TSV files are committed so that the figures can be reproduced without this script.
 
 Columns: label (S sensitive, O benign), category (or the benign class), class, phrase, text. `phrase` is
@@ -162,12 +164,14 @@ def _read(name: str) -> list[list[str]]:
 
 
 def build() -> dict[str, list[tuple[str, str, str, str, str]]]:
-    parts: dict[str, list] = {"tune": [], "heldout": []}
+    parts: dict[str, list] = {"tune": [], "heldout": [], "heldout2": []}
     seen: set[str] = set()
-    sources = [(_sensitive_rows(c, k, t), t) for c, k, t in _read("sensitive.txt")]
-    sources += [(_benign_rows(k, t), t) for k, t in _read("benign.txt")]
-    for rows, source in sources:
-        part = parts["heldout" if held_out(source) else "tune"]
+    sources = [(_sensitive_rows(c, k, t), t, None) for c, k, t in _read("sensitive.txt")]
+    sources += [(_benign_rows(k, t), t, None) for k, t in _read("benign.txt")]
+    sources += [(_sensitive_rows(c, k, t), t, "heldout2") for c, k, t in _read("sensitive_2.txt")]
+    sources += [(_benign_rows(k, t), t, "heldout2") for k, t in _read("benign_2.txt")]
+    for rows, source, fixed in sources:
+        part = parts[fixed or ("heldout" if held_out(source) else "tune")]
         for row in rows:
             if row[4] not in seen:
                 seen.add(row[4])
