@@ -253,6 +253,8 @@ class Lexicon:
         for k in lex.exc_multi:
             lex.exc_multi[k].sort(key=lambda m: -len(m[0]))
         lex.triggers = frozenset(lex.single) | frozenset(lex.multi)
+        # the fast path reads an apostrophe as a space: "fa'afafine" must still get past it
+        lex.triggers |= {k.split("'")[0] for k in lex.triggers if "'" in k}
         return lex
 
     def _add(self, e: EntryRef) -> None:
@@ -323,7 +325,7 @@ class Lexicon:
         if w not in self.single and w not in v.known and w.isalpha():
             for k in range(len(w) - 2, 2, -1):
                 head, tail = w[:k], w[k:]
-                if not (tail in v.known or tail in self.single or tail in self.term_words or self._is_verbish(tail)):
+                if not (tail in v.known or tail in self.term_words or self._is_verbish(tail)):  # not "pompom"
                     continue
                 if len(tail) < 3 and tail not in _SHORT_TAILS:
                     continue
@@ -569,6 +571,8 @@ class Lexicon:
             return None
         if not t.word and t.norm in (":", "=", "-") and k >= 1 and toks[k - 1].norm in v.body:
             return k - 1
+        if t.word and t.norm in v.body and k == i - 1:
+            return k  # "skin tanned", "complexion fair"
         return None
 
     def _ends_clause(self, toks: list[Token], j: int) -> bool:
@@ -752,8 +756,10 @@ class Lexicon:
         h, _ = self._head(toks, m.j, colours=False, kinds=(AFFILIATION,))
         if h is not None and toks[h].word and toks[h].norm in v.affiliation_heads:
             return m.i, h, "political affiliation"
-        if (h is not None and toks[m.i].cap and not self._sentence_start(toks, m.i) and self._person_at(toks, h)):
-            return m.i, h, "political affiliation"  # "a Labour man", "some National bloke"
+        t = toks[m.i]
+        ordinary = m.i == m.j and (t.norm in v.colours or t.norm in v.known)  # "Green", "National" start sentences
+        if (h is not None and t.cap and not (ordinary and self._sentence_start(toks, m.i)) and self._person_at(toks, h)):
+            return m.i, h, "political affiliation"  # "a Labour man", "some National bloke", "Democrat guy"
         k = self._skip_back(toks, m.i - 1, frozenset({"the", "for", "a", "an"}))
         if k >= 0 and toks[k].word and toks[k].norm in v.vote:
             return k, m.j, "political affiliation"

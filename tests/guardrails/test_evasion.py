@@ -159,6 +159,22 @@ def test_other_languages_describing_things_pass(lexicon, text):
     assert check_text(text) == []
 
 
+@pytest.mark.parametrize("text,phrase", [
+    ("fa'afafine, tall, long hair", "fa'afafine"),  # an apostrophe inside the word gets past the fast path
+    ("skin tanned, blonde, surfer look", "skin tanned"),
+    ("Democrat guy with a badge", "Democrat guy"),  # a party name that is not an ordinary word, at the start
+    ("looked foreign, couldn't tell where from", "looked foreign"),
+    ("white trash couple with a toddler", "white trash"),
+])
+def test_causes_of_the_first_held_out_misses(lexicon, text, phrase):
+    assert phrases(text) == [phrase]
+
+
+@pytest.mark.parametrize("text", ["beanie with a pompom", "Green jacket, black jeans", "foreign coins in the till"])
+def test_and_what_still_passes_beside_them(lexicon, text):
+    assert check_text(text) == []
+
+
 @pytest.mark.parametrize("text", ["tattoo of a kiwi on left wrist", "Catholic school uniform", "Gay Paree wine, 2 bottles"])
 def test_the_probes_false_refusals_pass(lexicon, text):
     assert check_text(text) == []
