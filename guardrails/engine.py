@@ -4,6 +4,10 @@ each one describes a person.
 Pure Python, no Django: `Lexicon.compile(entries, vocabulary)` builds the lookup tables once (per
 lexicon version, see guardrails.checker) and `Lexicon.scan(text)` answers the hits.
 
+Before reading, the text is folded (guardrails.folding): NFKC, invisible characters and accents dropped,
+look-alike letters of other scripts read as Latin, digits and symbols for letters ("4sian") and spaced
+letters ("a s i a n") read as the lexicon word they spell; a hit's offsets are those of the text as typed.
+
 How a text is read:
 - Tokens are words (letters and digits, with inner apostrophes: "men's", "he's") and single punctuation
   marks; a hyphen inside a word ("light-skinned") joins, so "light-skinned", "light skinned" and
@@ -20,6 +24,7 @@ How a text is read:
                black", "male, white, 20s"); "black hoodie", "white Hilux", "black men's jacket" pass;
   skin         only with skin/complexion ("olive skin", "fair-skinned"); "fair hair", "light build" pass;
   affiliation  only before supporter/voter/member/party... or after votes/supports ("votes Green");
+  label        as a form label with a value: "race: Asian", "religion - Sikh", "ethnicity = unknown";
   exception    an allowed phrase: any hit inside it is dropped ("Christian Dior", "nail polish").
 """
 
@@ -30,15 +35,19 @@ import unicodedata
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
-ALWAYS, DESCRIPTOR, PERSON, SKIN, AFFILIATION, EXCEPTION = (
-    "always", "descriptor", "person", "skin", "affiliation", "exception")
-CONTEXTS = (ALWAYS, DESCRIPTOR, PERSON, SKIN, AFFILIATION, EXCEPTION)
+from guardrails import folding
+
+ALWAYS, DESCRIPTOR, PERSON, SKIN, AFFILIATION, LABEL, EXCEPTION = (
+    "always", "descriptor", "person", "skin", "affiliation", "label", "exception")
+CONTEXTS = (ALWAYS, DESCRIPTOR, PERSON, SKIN, AFFILIATION, LABEL, EXCEPTION)
 
 _SPACES_FOR_PUNCTUATION = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~’‘“”—–…"})
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*['’]?|\n|[^\w\s]")
 _AGE = re.compile(r"^(?:\d+(?:s|yo|yrs?|y|cm|ft|kg|m)?|mid|early|late|\d+ish)$")
 _SENTENCE_END = frozenset({".", "!", "?", ";", ":", "\n"})
 _COORDINATORS = frozenset({"and", "or", "/", "&", ",", "+", "n"})
+# two-letter words a run-together word may end in ("gayto", "indiosen", "Hāmoaia"); not "an" ("Japan")
+_SHORT_TAILS = frozenset({"to", "in", "on", "at", "of", "is", "or", "en", "se", "te", "ia", "ma"})
 _FUZZY_MIN = 7  # terms and words shorter than this are not matched one edit away (too many real words)
 
 
@@ -58,6 +67,7 @@ class Token:
     word: bool
     cap: bool = False
     poss: str = ""  # "s" for 's (or a contraction such as he's), "p" for a plural possessive (kids')
+    whole: tuple[int, int] | None = None  # the typed word this one was split from ("Indianman")
 
 
 def tokenize(text: str) -> list[Token]:
@@ -177,6 +187,13 @@ class Vocabulary:
     ed_words: frozenset[str]
     not_misspellings: frozenset[str]
     also_names: frozenset[str]
+    follows_person: frozenset[str] = field(default=frozenset())  # "hombre", "femme", "tangata": adjective after
+    follows_skin: frozenset[str] = field(default=frozenset())  # "piel", "peau", "kiri"
+    after_noun_colours: frozenset[str] = field(default=frozenset())  # "negra" in "chaqueta negra"
+    depictions: frozenset[str] = field(default=frozenset())  # "tattoo of a kiwi": a design, not a person
+    institutions: frozenset[str] = field(default=frozenset())  # "Catholic school": a place, not a person
+    language_adjectives: frozenset[str] = field(default=frozenset())  # "broken English": a language
+    team_words: frozenset[str] = field(default=frozenset())  # "Kiwis league jersey": a team
     known: frozenset[str] = field(default=frozenset())
 
     @classmethod
@@ -195,7 +212,10 @@ class Vocabulary:
             colours=s("colours"), function=s("function_words"), verbs=s("verbs"), speech=s("speech_verbs"),
             language_modifiers=s("language_modifiers"), vote=s("vote_verbs"), affiliation_heads=s("affiliation_heads"),
             ing_nouns=s("ing_nouns"), ed_words=s("ed_words"), not_misspellings=s("not_misspellings"),
-            also_names=s("also_names"),
+            also_names=s("also_names"), follows_person=s("follows_person_nouns"),
+            follows_skin=s("follows_skin_nouns"), after_noun_colours=s("after_noun_colours"),
+            depictions=s("depiction_nouns"), institutions=s("institution_nouns"),
+            language_adjectives=s("language_adjectives"), team_words=s("team_words"),
         )
         voc.known = frozenset().union(
             voc.person, voc.things, voc.body, voc.appearance, voc.copulas, voc.subjects, voc.adverbs, voc.modifiers,
@@ -218,6 +238,8 @@ class Lexicon:
         self.size = 0
         self.triggers: frozenset[str] = frozenset()  # words that can start a match (the fast path's filter)
         self._fuzzy_seen: dict[str, tuple[str, EntryRef] | None] = {}  # word → its fuzzy match, bounded
+        self._split_seen: dict[str, int] = {}  # run-together word → where it splits (0: it does not)
+        self.term_words: set[str] = set()  # every word of every term ("skinned" of "dark skinned")
 
     # --- building ---------------------------------------------------------------------------------
 
@@ -231,6 +253,8 @@ class Lexicon:
         for k in lex.exc_multi:
             lex.exc_multi[k].sort(key=lambda m: -len(m[0]))
         lex.triggers = frozenset(lex.single) | frozenset(lex.multi)
+        # the fast path reads an apostrophe as a space: "fa'afafine" must still get past it
+        lex.triggers |= {k.split("'")[0] for k in lex.triggers if "'" in k}
         return lex
 
     def _add(self, e: EntryRef) -> None:
@@ -255,6 +279,7 @@ class Lexicon:
                     self.fuzzy.setdefault(d, []).append((words[0], e))
             return
         *head, last = words
+        self.term_words.update(words)
         self.multi.setdefault(head[0], []).append((tuple(head[1:]), _forms(last, e.context), e))
         joined = "".join(words)  # "lightskinned", "middleeastern"
         for form, plural in _forms(joined, e.context).items():
@@ -272,12 +297,68 @@ class Lexicon:
                 return True
             if self.prefixes and any(w.startswith(p) for p, _ in self.prefixes):
                 return True
+            if len(w) >= 5 and self._split_at(w):
+                return True
         return False
 
+    def is_term(self, w: str) -> bool:
+        """Whether `w` (folded) is a lexicon term: what a symbol or spaced-out spelling may stand for first."""
+        return (w in self.single or any(w.startswith(p) for p, _ in self.prefixes)
+                or (len(w) >= 5 and self._split_at(w) > 0))
+
+    def is_term_word(self, w: str) -> bool:
+        """A term, or a word of a multi-word term ("hamoa" of "he hamoa ia")."""
+        return self.is_term(w) or w in self.term_words
+
+    def is_word(self, w: str) -> bool:
+        """A lexicon word, or a word the grammar knows ("r3n" in "he! r3n" is "ren")."""
+        return self.is_term_word(w) or w in self.v.known
+
+    def _split_at(self, w: str) -> int:
+        """Where a run-together word splits into a term and the person or appearance word it describes
+        ("indianman", "asianlooking", "blackguy"); 0 when it does not."""
+        seen = self._split_seen
+        if w in seen:
+            return seen[w]
+        found = 0
+        v = self.v
+        if w not in self.single and w not in v.known and w.isalpha():
+            for k in range(len(w) - 2, 2, -1):
+                head, tail = w[:k], w[k:]
+                if not (tail in v.known or tail in self.term_words or self._is_verbish(tail)):  # not "pompom"
+                    continue
+                if len(tail) < 3 and tail not in _SHORT_TAILS:
+                    continue
+                if head in self.term_words or any(e.context != EXCEPTION for e, _ in self.single.get(head, ())):
+                    found = k
+                    break
+        if len(seen) > 50_000:
+            seen.clear()
+        seen[w] = found
+        return found
+
+    def _split_run_together(self, toks: list[Token]) -> list[Token]:
+        out = None
+        for n, t in enumerate(toks):
+            if t.word and len(t.norm) >= 5 and t.norm not in self.single and t.norm not in self.multi:
+                k = self._split_at(t.norm)
+                if k:
+                    out = out if out is not None else toks[:n]
+                    out += [Token(t.start, t.start + k, t.norm[:k], True, t.cap, "", (t.start, t.end)),
+                            Token(t.start + k, t.end, t.norm[k:], True, False, t.poss, (t.start, t.end))]
+                    continue
+            if out is not None:
+                out.append(t)
+        return out if out is not None else toks
+
     def scan(self, text: str) -> list[Hit]:
+        typed = text
+        text, src = folding.fold_unicode(text)
+        text = folding.read_symbols_as_letters(text, (self.is_term, self.is_term_word, self.is_word))
+        text, src = folding.join_spaced_letters(text, src, (self.is_term, self.is_term_word))
         if not self._may_match(text):
             return []
-        toks = tokenize(text)
+        toks = self._split_run_together(tokenize(text))
         if not toks:
             return []
         excepted = self._exception_spans(toks)
@@ -292,7 +373,17 @@ class Lexicon:
             if judged is not None:
                 a, b, rule, e = judged
                 if not any(a <= y and x <= b for x, y in excepted):  # inside an allowed phrase: "Christian Dior"
-                    hits.append(Hit(e, toks[a].start, toks[b].end, rule))
+                    start, end = toks[a].start, toks[b].end
+                    if toks[a].whole:  # name the word as typed: "Indianman", not "Indian"
+                        start = toks[a].whole[0]
+                    if toks[b].whole:
+                        end = toks[b].whole[1]
+                    if src is not None:  # back to the text as typed, with any invisible characters inside
+                        start, end = src[start], (src[end] if end < len(src) else len(typed))
+                    hits.append(Hit(e, start, end, rule))
+                if e.context == LABEL:
+                    i = b + 1  # "race: Asian" is one finding
+                    continue
             i = m.j + 1
         return hits
 
@@ -371,7 +462,20 @@ class Lexicon:
     # --- context ----------------------------------------------------------------------------------
 
     def _judge(self, toks: list[Token], m: _Match) -> tuple[int, int, str, EntryRef] | None:
-        order = {ALWAYS: 0, DESCRIPTOR: 1, PERSON: 2, SKIN: 3, AFFILIATION: 4}
+        order = {ALWAYS: 0, DESCRIPTOR: 1, PERSON: 2, SKIN: 3, AFFILIATION: 4, LABEL: 5}
+        v = self.v
+        prev = toks[m.i - 1] if m.i > 0 and toks[m.i - 1].word else None
+        if prev is not None and m.i == m.j:
+            # languages whose adjectives follow the noun: "chaqueta negra" is a jacket, "hombre negro",
+            # "femme noire", "tangata Māori" a person, "piel oscura", "kiri mangu" skin
+            if toks[m.i].norm in v.after_noun_colours and prev.norm in v.things:
+                return None
+            for e in m.entries:
+                if e.context in (DESCRIPTOR, PERSON, SKIN, ALWAYS):
+                    if prev.norm in v.follows_person and e.context != SKIN:
+                        return m.i - 1, m.j, "describes a person", e
+                    if prev.norm in v.follows_skin:
+                        return m.i - 1, m.j, "describes skin", e
         for e in sorted(m.entries, key=lambda e: order.get(e.context, 9)):
             judge = getattr(self, f"_judge_{e.context}", None)
             if judge is None:
@@ -467,6 +571,8 @@ class Lexicon:
             return None
         if not t.word and t.norm in (":", "=", "-") and k >= 1 and toks[k - 1].norm in v.body:
             return k - 1
+        if t.word and t.norm in v.body and k == i - 1:
+            return k  # "skin tanned", "complexion fair"
         return None
 
     def _ends_clause(self, toks: list[Token], j: int) -> bool:
@@ -521,16 +627,58 @@ class Lexicon:
 
     # one judge per context kind: answer (first token, last token, rule) of the phrase, or None
 
+    def _depicted(self, toks: list[Token], i: int) -> bool:
+        """The word at i names what a tattoo, print or logo shows: "tattoo of a kiwi", "flag with a Maori"."""
+        k = self._skip_back(toks, i - 1, frozenset({"a", "an", "the", "of", "with", "small", "little", "big"}))
+        return k < i - 1 and k >= 0 and toks[k].word and toks[k].norm in self.v.depictions
+
+    def _judge_label(self, toks: list[Token], m: _Match):
+        """"race: Asian", "Religion - Sikh", "race/ethnicity: African": a form label with its value."""
+        n, k = len(toks), m.j + 1
+        if k + 1 < n and toks[k].norm == "/":
+            end = self._term_end_at(toks, k + 1, (LABEL,))
+            if end is not None:
+                k = end + 1
+        end = self._label_value(toks, k)
+        return (m.i, end, "labels a characteristic") if end is not None else None
+
+    def _label_value(self, toks: list[Token], k: int) -> int | None:
+        """After a label at ..k-1: the last token of its value ("race: Pacific Island" → "Island")."""
+        n = len(toks)
+        if k >= n or toks[k].word or toks[k].norm not in (":", "=", "-", "–", "—"):
+            return None
+        k += 1
+        if k >= n or not toks[k].word:
+            return None
+        end = k
+        while end + 1 < n and toks[end + 1].word and end - k < 2 and not self._is_boundary(toks[end + 1]):
+            end += 1
+        return end
+
     def _judge_always(self, toks: list[Token], m: _Match):
         t = toks[m.i]
         nxt = toks[m.j + 1] if m.j + 1 < len(toks) else None
+        if nxt is not None and nxt.word and nxt.norm in self.v.institutions:
+            after = toks[m.j + 2] if m.j + 2 < len(toks) else None
+            if after is None or not after.word or not (after.norm in self.v.person or after.norm in self.v.affiliation_heads):
+                return None  # a school, church or hospital: "Catholic school uniform" (but "Ratana church member")
         if (t.cap and t.norm in self.v.also_names and nxt is not None and nxt.word and nxt.cap and nxt.norm not in self.v.known
                 and self._match_at(toks, m.j + 1) is None):
             return None  # a given name: "Christian Taylor"
-        return m.i, m.j, "always"
+        prev = toks[m.i - 1] if m.i > 0 else None
+        if (t.cap and t.norm in self.v.also_names and prev is not None and prev.word and prev.cap
+                and prev.norm not in self.v.known and self._match_at(toks, m.i - 1) is None):
+            return None  # a family name: "Jordan Christian"
+        end = self._label_value(toks, m.j + 1)  # "skin colour: brown" names the value typed too
+        return m.i, end if end is not None else m.j, "always"
 
     def _judge_descriptor(self, toks: list[Token], m: _Match):
         v = self.v
+        if self._depicted(toks, m.i):
+            return None  # "tattoo of a kiwi on left wrist"
+        nxt = toks[m.j + 1] if m.j + 1 < len(toks) else None
+        if m.plural and nxt is not None and nxt.word and (nxt.norm in v.things or nxt.norm in v.team_words):
+            return None  # a team: "Cleveland Indians cap", "Kiwis league jersey"
         if m.plural:
             return m.i, m.j, "noun for people"
         h, skipped_colour = self._head(toks, m.j, colours=True, kinds=(DESCRIPTOR, ALWAYS))
@@ -548,6 +696,8 @@ class Lexicon:
             k = self._skip_back(toks, m.i - 1, v.language_modifiers)
             if k >= 0 and toks[k].word and toks[k].norm in v.speech:
                 return None
+            if m.i > 0 and toks[m.i - 1].word and toks[m.i - 1].norm in v.language_adjectives:
+                return None  # "broken English", "te reo Maori"
             return self._appearance_verb_before(toks, m.i), m.j, "describes a person"
         if skipped_colour and head is not None and head.norm in v.clothing:
             return m.i, m.j, "describes a person"  # "Asian black hoodie": a comma left out
@@ -558,11 +708,24 @@ class Lexicon:
                 break
             if self._person_at(toks, k):
                 return self._appearance_verb_before(toks, m.i), k, "describes a person"
+            if toks[k].norm in v.appearance and k > (h if h is not None else k):
+                return self._appearance_verb_before(toks, m.i), k, "describes appearance or origin"  # "Inuit style face"
             k += 1
+        return None
+
+    def _skin_in_brackets(self, toks: list[Token], j: int) -> int | None:
+        """"black (skin)": the index of the closing bracket after a colour that is said to be of the skin."""
+        if (j + 3 < len(toks) and toks[j + 1].norm == "(" and toks[j + 2].word and toks[j + 2].norm in self.v.body
+                and toks[j + 3].norm == ")"):
+            return j + 3
         return None
 
     def _judge_person(self, toks: list[Token], m: _Match):
         v = self.v
+        b = self._skin_in_brackets(toks, m.j)
+        if b is not None:
+            k = self._skip_back(toks, m.i - 1, frozenset())
+            return (k - 1 if k >= 1 and toks[k].norm in (":", "=", "-") else m.i), b, "describes skin"
         h, _ = self._head(toks, m.j, colours=True, kinds=(PERSON, SKIN, DESCRIPTOR))
         if h is not None and toks[h].word and (self._person_at(toks, h) or toks[h].norm in v.body):
             return m.i, h, "before a person word"
@@ -593,9 +756,14 @@ class Lexicon:
         h, _ = self._head(toks, m.j, colours=False, kinds=(AFFILIATION,))
         if h is not None and toks[h].word and toks[h].norm in v.affiliation_heads:
             return m.i, h, "political affiliation"
-        if (h is not None and toks[m.i].cap and not self._sentence_start(toks, m.i) and self._person_at(toks, h)):
-            return m.i, h, "political affiliation"  # "a Labour man", "some National bloke"
+        t = toks[m.i]
+        ordinary = m.i == m.j and (t.norm in v.colours or t.norm in v.known)  # "Green", "National" start sentences
+        if (h is not None and t.cap and not (ordinary and self._sentence_start(toks, m.i)) and self._person_at(toks, h)):
+            return m.i, h, "political affiliation"  # "a Labour man", "some National bloke", "Democrat guy"
         k = self._skip_back(toks, m.i - 1, frozenset({"the", "for", "a", "an"}))
         if k >= 0 and toks[k].word and toks[k].norm in v.vote:
             return k, m.j, "political affiliation"
+        if (k >= 1 and not toks[k].word and toks[k].norm in (":", "=", "-") and toks[k - 1].word
+                and toks[k - 1].norm in v.affiliation_heads):
+            return k - 1, m.j, "political affiliation"  # "party: ACT"
         return None

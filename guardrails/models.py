@@ -30,6 +30,7 @@ class Context(models.TextChoices):
     PERSON = engine.PERSON, "Before a person word or skin, or said of a person (like colour words)"
     SKIN = engine.SKIN, "Only with skin or complexion"
     AFFILIATION = engine.AFFILIATION, "Only with supporter, voter, member, party, or after votes/supports"
+    LABEL = engine.LABEL, "As a form label with a value (“race: …”, “religion - …”)"
     EXCEPTION = engine.EXCEPTION, "Allowed phrase: a brand, name or product that is not a description of a person"
 
 

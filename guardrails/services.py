@@ -138,8 +138,13 @@ def sync_platform_lexicon(*, entry_model=None) -> dict[str, int]:
     """Make the platform rows (organisation empty) match base.json: add new terms, re-enable listed ones,
     disable those no longer listed. Idempotent. `entry_model` is the historical model in a migration."""
     model = entry_model or LexiconEntry
+    # An early migration's model may not know a context added later (0002 runs before 0003 adds "label"):
+    # those entries wait for the migration that adds the context, which syncs again.
+    known_contexts = {c for c, _ in model._meta.get_field("context").choices}
     wanted = {}
     for e in base_entries():
+        if e["context"] not in known_contexts:
+            continue
         key = (normalise_term(e["term"]), e["context"])
         wanted.setdefault(key, e)
     existing = {(r.normalised, r.context): r for r in model.objects.filter(organisation__isnull=True)}

@@ -39,6 +39,8 @@ def refused(text, **kw) -> list[str]:
     ("votes Green", "votes Green", "politics"),
     ("he's straight", "he's straight", "sexual_orientation"),
     ("spoke with an Indian accent", "Indian accent", "ethnicity"),
+    ("navy turban and grey suit", "turban", "religion"),  # issue 11: religious dress named alone
+    ("hijab and sunglasses", "hijab", "religion"),
 ])
 def test_refused(lexicon, text, phrase, category):
     findings = check_text(text)
@@ -51,7 +53,7 @@ def test_refused(lexicon, text, phrase, category):
     "olive green jacket", "straight-leg jeans", "walked straight out", "Indian takeaway", "Swiss chocolate",
     "spoke Samoan to her kids", "nail polish", "green hoodie", "conservative estimate", "Black Friday",
     "black-clad male on a motorbike", "dark-haired woman", "he was white as a sheet", "it was black", "Christian Taylor",
-    "All Blacks jersey", "Chinese and Indian food", "navy turban and grey suit", "hijab and sunglasses", "",
+    "All Blacks jersey", "Chinese and Indian food", "navy head wrap and grey suit", "headscarf and sunglasses", "",
 ])
 def test_passes(lexicon, text):
     assert check_text(text) == []
@@ -78,11 +80,11 @@ def test_the_lexicon_is_compiled_once_and_recompiled_after_a_change(lexicon, wor
     first = checker.lexicon_for(world.acme)
     assert checker.lexicon_for(world.acme) is first
     assert checker.lexicon_for(world.acme.pk) is first
-    LexiconEntry.objects.create(organisation=world.acme, term="hare krishna", normalised="hare krishna",
+    LexiconEntry.objects.create(organisation=world.acme, term="krishna devotee", normalised="krishna devotee",
                                 category="religion", context="always")  # written behind the services' back
     second = checker.lexicon_for(world.acme)
-    assert second is not first and refused("Hare Krishna guy", organisation=world.acme) == ["Hare Krishna"]
-    assert refused("Hare Krishna guy", organisation=world.bmart) == []
+    assert second is not first and refused("Krishna devotee guy", organisation=world.acme) == ["Krishna devotee"]
+    assert refused("Krishna devotee guy", organisation=world.bmart) == []
 
 
 def test_with_no_platform_rows_it_fails_closed_on_the_shipped_file(db):
@@ -141,9 +143,9 @@ def test_validator_in_a_drf_serializer_names_the_field(lexicon):
 def test_drf_validator_uses_the_organisation_in_context(lexicon, world):
     from guardrails.services import lexicon_entry_add
 
-    lexicon_entry_add(actor=world.admin, organisation=world.acme, term="hare krishna", category="religion",
+    lexicon_entry_add(actor=world.admin, organisation=world.acme, term="krishna devotee", category="religion",
                       context="always")
-    data = {"hair": "shaved", "clothing": "Hare Krishna robes"}
+    data = {"hair": "shaved", "clothing": "Krishna devotee robes"}
     assert not PersonSerializer(data=data, context={"organisation": world.acme}).is_valid()
     assert PersonSerializer(data=data, context={"organisation": world.bmart}).is_valid()
     assert PersonSerializer(data=data).is_valid()  # no organisation: the platform lexicon only

@@ -27,24 +27,24 @@ def test_admin_adds_an_entry_on_a_phone(phone_page, browser_world, login_as, scr
     assert nav.locator("details[data-current] > summary").text_content().strip().startswith("Matching")
     assert nav.locator("a[aria-current='page']").text_content().strip() == "Lexicon"
 
-    page.get_by_label("Try a description").fill("Hare Krishna guy, orange robes. Black guy with him.")
+    page.get_by_label("Try a description").fill("Krishna devotee guy, orange robes. Black guy with him.")
     page.get_by_role("button", name="Check").click()
     result = page.locator("#try-result")
-    assert "Hare Krishna" not in result.inner_text() and '"Black guy" describes a person' in result.inner_text()
+    assert "Krishna devotee" not in result.inner_text() and '"Black guy" describes a person' in result.inner_text()
 
-    page.get_by_label("Term").fill("Hare Krishna")
+    page.get_by_label("Term").fill("Krishna devotee")
     page.get_by_label("Category").select_option("religion")
     page.get_by_label("When is it refused?").select_option("always")
     page.get_by_role("button", name="Add entry").click()
-    assert page.get_by_role("status").filter(has_text="Added “Hare Krishna”").is_visible()
-    assert page.get_by_role("cell", name="Hare Krishna").is_visible()
+    assert page.get_by_role("status").filter(has_text="Added “Krishna devotee”").is_visible()
+    assert page.get_by_role("cell", name="Krishna devotee").is_visible()
 
-    page.get_by_label("Try a description").fill("Hare Krishna guy, orange robes")
+    page.get_by_label("Try a description").fill("Krishna devotee guy, orange robes")
     page.get_by_role("button", name="Check").click()
-    assert '"Hare Krishna" describes a person by religion' in page.locator("#try-result").inner_text()
+    assert '"Krishna devotee" describes a person by religion' in page.locator("#try-result").inner_text()
     assert no_sideways_scroll(page)
     screenshot(page, "guardrails-lexicon-phone")
-    assert check_text("Hare Krishna guy", organisation=w.bmart) == []
+    assert check_text("Krishna devotee guy", organisation=w.bmart) == []
 
     page.get_by_role("button", name="Add entry").click()  # nothing filled in: named errors, nothing stored
     assert page.locator("#error-summary").is_visible()

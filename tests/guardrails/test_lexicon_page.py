@@ -12,7 +12,7 @@ URL = "/guardrails/"
 
 
 def _add(client, **over):
-    data = {"term": "hare krishna", "category": "religion", "context": "always", "note": "seen in store notes"}
+    data = {"term": "krishna devotee", "category": "religion", "context": "always", "note": "seen in store notes"}
     data.update(over)
     return client.post(URL, data)
 
@@ -37,20 +37,20 @@ def test_admin_sees_platform_entries_and_their_own(lexicon, world, as_user, bmar
 
 
 def test_an_added_entry_refuses_new_text_for_that_organisation_only(lexicon, world, as_user):
-    text = "Hare Krishna guy handing out books"
+    text = "Krishna devotee guy handing out books"
     assert check_text(text, organisation=world.acme) == []
     r = _add(as_user(world.admin))
     assert r.status_code == 302 and r["Location"] == URL
-    entry = LexiconEntry.objects.get(organisation=world.acme, normalised="hare krishna")
+    entry = LexiconEntry.objects.get(organisation=world.acme, normalised="krishna devotee")
     assert entry.created_by == world.admin
     [f] = check_text(text, organisation=world.acme)
-    assert f.phrase == "Hare Krishna" and f.category == "religion"
+    assert f.phrase == "Krishna devotee" and f.category == "religion"
     assert check_text(text, organisation=world.bmart) == []
     assert check_text(text) == []
     assert AuditEntry.objects.filter(action="lexicon.entry_added", object_id=str(entry.pk),
                                      organisation_id=world.acme.pk).count() == 1
     page = as_user(world.admin).get(URL, {"text": text}).content.decode()
-    assert "hare krishna" in page and "&quot;Hare Krishna&quot; describes a person by religion" in page
+    assert "krishna devotee" in page and "&quot;Krishna devotee&quot; describes a person by religion" in page
 
 
 def test_disable_and_enable(lexicon, world, as_user):
@@ -60,9 +60,9 @@ def test_disable_and_enable(lexicon, world, as_user):
     r = client.post(f"{URL}{entry.pk}/disable/")
     assert r.status_code == 302
     entry.refresh_from_db()
-    assert not entry.is_active and check_text("Hare Krishna guy", organisation=world.acme) == []
+    assert not entry.is_active and check_text("Krishna devotee guy", organisation=world.acme) == []
     assert client.post(f"{URL}{entry.pk}/enable/").status_code == 302
-    assert check_text("Hare Krishna guy", organisation=world.acme)
+    assert check_text("Krishna devotee guy", organisation=world.acme)
     assert list(AuditEntry.objects.filter(object_id=str(entry.pk), action__startswith="lexicon.")
                 .order_by("seq").values_list("action", flat=True)) == [
         "lexicon.entry_added", "lexicon.entry_disabled", "lexicon.entry_enabled"]
@@ -88,7 +88,7 @@ def test_too_low_role_is_403(lexicon, world, as_user, persona, bmart_entry):
     client = as_user(getattr(world, persona))
     assert client.get(URL).status_code == 403
     assert _add(client).status_code == 403
-    assert not LexiconEntry.objects.filter(normalised="hare krishna").exists()
+    assert not LexiconEntry.objects.filter(normalised="krishna devotee").exists()
     nav = [i["label"] for i in client.get("/events/").context["nav_items"]] if persona in ("staff",) else []
     assert "Lexicon" not in nav
 
@@ -145,7 +145,7 @@ def test_an_allowed_phrase_lets_a_brand_through(lexicon, world, as_user):
 def test_a_duplicate_of_the_organisations_own_entry_is_refused(lexicon, world, as_user):
     client = as_user(world.admin)
     assert _add(client).status_code == 302
-    r = _add(client, term="Hare-Krishna")
+    r = _add(client, term="Krishna-devotee")
     assert r.status_code == 400 and "already" in " ".join(r.context["form"].errors["term"])
 
 
