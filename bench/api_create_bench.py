@@ -97,7 +97,12 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--compare-rls", action="store_true",
+                    help="also run a server with row-level security off (AUROR_RLS=off), runs alternating, and "
+                         "print both and their ratio (issue 11)")
     args = ap.parse_args()
+    if args.compare_rls:
+        return compare_rls(args)
     env = bench_env()
     ensure_database(env)
     token = subprocess.run([PY, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
@@ -127,6 +132,45 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+def compare_rls(args) -> None:
+    """The same load against two servers on the same database, one with the backstop on and one
+    with it off, run after run in turn (on, off, on, off ...), so drift of the machine falls on both."""
+    import psycopg
+
+    env = bench_env()
+    ensure_database(env)
+    token = subprocess.run([PY, "manage.py", "shell", "-c", SETUP], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
+    servers, urls = [], {}
+    try:
+        for name, value in (("on", "on"), ("off", "off")):
+            port = free_port()
+            servers.append(start_gunicorn({**env, "AUROR_RLS": value}, port, workers=args.workers))
+            urls[name] = f"http://127.0.0.1:{port}/api/v1/events/"
+        for url in urls.values():
+            run_once(url, token, 3, args.clients)  # warm up
+        with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        results: dict[str, list] = {"on": [], "off": []}
+        for n in range(args.runs):
+            for name in ("on", "off"):
+                rps, lat, errors = run_once(urls[name], token, args.seconds, args.clients)
+                results[name].append((rps, percentile(lat, 95), statistics.median(lat)))
+                print(f"run {n + 1} RLS {name:3s}: {rps:.1f} req/s, median {statistics.median(lat):.1f} ms, "
+                      f"p95 {percentile(lat, 95):.1f} ms, errors {errors}", flush=True)
+        med = {k: [statistics.median(r[i] for r in v) for i in range(3)] for k, v in results.items()}
+        ratios = [a[0] / b[0] for a, b in zip(results["on"], results["off"], strict=True)]
+        print(f"API create, median of {args.runs} runs each: RLS on {med['on'][0]:.1f} req/s (p95 {med['on'][1]:.1f} ms),"
+              f" off {med['off'][0]:.1f} req/s (p95 {med['off'][1]:.1f} ms); throughput on/off per pair: "
+              f"median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
 
 
 if __name__ == "__main__":

@@ -239,10 +239,12 @@ class DbTimer:
             self.total += time.perf_counter() - started
 
 
-def run(requests_each: int) -> None:
+def run(requests_each: int, compare_rls: bool = False) -> None:
     import django
 
     django.setup()
+    if compare_rls:
+        return run_compare_rls(requests_each)
     from django.db import connection
     from django.test.utils import setup_test_environment
 
@@ -280,17 +282,55 @@ def run(requests_each: int) -> None:
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
+def run_compare_rls(requests_each: int) -> None:
+    """Each scenario's requests with row-level security on and off in turn (on, off, on, off ...),
+    the same process, database and data: the backstop's cost per request (issue 11)."""
+    from django.conf import settings
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores shared with other work)")
+    alls: dict[bool, list[float]] = {True: [], False: []}
+    for name, email, query in scenarios():
+        c = client_for(email)
+        url = "/events/?" + query
+        for on in (True, False):  # warm both
+            settings.AUROR_RLS = on
+            assert c.get(url).status_code == 200
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(requests_each):
+            for on in (True, False):
+                settings.AUROR_RLS = on
+                t = time.perf_counter()
+                r = c.get(url)
+                times[on].append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200
+        for on in (True, False):
+            alls[on].extend(times[on])
+        print(f"{name:42s} RLS on: median {statistics.median(times[True]):6.1f} ms p95 {percentile(times[True], 95):6.1f}"
+              f" | off: median {statistics.median(times[False]):6.1f} ms p95 {percentile(times[False], 95):6.1f}"
+              f" | on/off {statistics.median(times[True]) / statistics.median(times[False]):.3f}", flush=True)
+    settings.AUROR_RLS = True
+    on, off = alls[True], alls[False]
+    print(f"\nall {len(on)} requests each: RLS on median {statistics.median(on):.1f} ms, p95 {percentile(on, 95):.1f} ms;"
+          f" off median {statistics.median(off):.1f} ms, p95 {percentile(off, 95):.1f} ms;"
+          f" on/off medians {statistics.median(on) / statistics.median(off):.3f}, p95 {percentile(on, 95) / percentile(off, 95):.3f}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=40, help="timed requests per scenario")
     ap.add_argument("--reload", action="store_true")
+    ap.add_argument("--compare-rls", action="store_true",
+                    help="each request with row-level security on and off in turn, and their ratio (issue 11)")
     args = ap.parse_args()
     env = bench_env(DB_NAME)
     os.environ.update(env)
     ensure_database(env)
     load(env, args.events, args.reload)
-    run(args.requests)
+    run(args.requests, compare_rls=args.compare_rls)
 
 
 if __name__ == "__main__":

@@ -45,3 +45,14 @@ def test_app_environment_is_what_the_settings_read():
         assert "SECRET_KEY" not in env and "DEBUG" not in env and "AUROR_DEVELOPMENT" not in env
         assert {"secret_key", "evidence_master_key"} <= set(SERVICES[role]["secrets"])
     assert set(COMPOSE["secrets"]) >= {"secret_key", "evidence_master_key"}
+
+
+def test_the_app_connects_as_the_application_role_and_only_migrations_as_the_owner():
+    """Probe finding 10 (issue 11): the documented setup no longer runs the app as a superuser."""
+    for role in ("web", "worker", "beat"):
+        assert SERVICES[role]["environment"]["DATABASE_URL"].startswith("postgresql://auror_app:"), role
+    assert SERVICES["migrate"]["environment"]["DATABASE_URL"].startswith("postgresql://auror:")
+    pg = SERVICES["postgres"]
+    assert "./deploy/postgres:/docker-entrypoint-initdb.d:ro" in pg["volumes"]
+    script = (ROOT / "deploy" / "postgres" / "10-app-role.sh").read_text()
+    assert "CREATE ROLE auror_app LOGIN NOSUPERUSER" in script and "NOBYPASSRLS" in script
