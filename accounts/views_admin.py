@@ -82,8 +82,8 @@ class UserListView(ScopedQuerysetMixin, ListView):
     template_name = "accounts/admin/user_list.html"
     paginate_by = 50
 
-    def get_queryset(self):
-        qs = super().get_queryset().select_related("organisation").prefetch_related("stores")
+    def scope_queryset(self, qs):
+        qs = qs.select_related("organisation").prefetch_related("stores")
         g = self.request.GET
         if q := g.get("q", "").strip():
             qs = qs.filter(Q(email__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q))
@@ -240,8 +240,8 @@ class StoreListView(ScopedQuerysetMixin, ListView):
     template_name = "accounts/admin/store_list.html"
     paginate_by = 100
 
-    def get_queryset(self):
-        qs = super().get_queryset().select_related("organisation").annotate(
+    def scope_queryset(self, qs):
+        qs = qs.select_related("organisation").annotate(
             staff_count=Count("staff", filter=Q(staff__is_active=True)))
         g = self.request.GET
         if q := g.get("q", "").strip():
@@ -444,11 +444,11 @@ class TenantListView(ScopedQuerysetMixin, ListView):
     template_name = "accounts/admin/tenant_list.html"
     paginate_by = 100
 
-    def get_queryset(self):
+    def scope_queryset(self, qs):
         admins = User.objects.visible_to(self.request.user, access.VIEW).filter(
             organisation=OuterRef("pk"), role__in=list(services.FIRST_ADMIN_ROLE.values())
         ).order_by("date_joined", "pk")
-        qs = super().get_queryset().annotate(
+        qs = qs.annotate(
             user_count=Count("users", distinct=True), store_count=Count("stores", distinct=True),
             first_admin=Subquery(admins.values("email")[:1]),
         )

@@ -53,7 +53,7 @@ class AuditRowsMixin(ScopedQuerysetMixin):
 
     def visible(self):
         """Every row the caller may see: the access policy's queryset, from the base view."""
-        return ScopedQuerysetMixin.get_queryset(self)
+        return self.policy_queryset()
 
     def setup_rows(self) -> None:
         request = self.request
@@ -65,10 +65,12 @@ class AuditRowsMixin(ScopedQuerysetMixin):
         if self.until is None:
             self.until = self.visible().order_by("-id").values_list("id", flat=True).first() or 0
 
-    def get_queryset(self):
+    def scope_queryset(self, qs):
         if not self.valid:
-            return AuditEntry.objects.none()
-        return self.filterset.qs.filter(id__lte=self.until).order_by("-at", "-id")
+            return qs.none()
+        if self.filterset.is_bound:
+            qs = self.filterset.filter_queryset(qs)
+        return qs.filter(id__lte=self.until).order_by("-at", "-id")
 
     def query(self, **changes) -> str:
         params = self.request.GET.copy()
@@ -145,10 +147,8 @@ class AuditDetailView(ScopedQuerysetMixin, DetailView):
     template_name = "audit/audit_detail.html"
     context_object_name = "entry"
 
-    def get_object(self, queryset=None):
-        entry = super().get_object(queryset)
+    def on_read(self, entry) -> None:
         audit_record(action="audit.view", actor=self.request.user, obj=entry)
-        return entry
 
     def get_context_data(self, **kwargs):
         import json

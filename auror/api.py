@@ -27,9 +27,25 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class ScopedViewSetMixin:
-    """Applies the access policy to every viewset action."""
+    """Applies the access policy to every viewset action. No subclass may override the scoped
+    lookups (refused at class creation): a viewset narrows the rows with `scope_queryset()` and
+    audits a read with `on_read()`."""
 
     model = None
+    SEALED = ("get_queryset", "get_object")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from auror.views import refuse_overrides
+
+        refuse_overrides(cls, ScopedViewSetMixin)
+
+    def scope_queryset(self, queryset):
+        """Extra filters, joins and ordering of this viewset, on the rows the access policy allows."""
+        return queryset
+
+    def on_read(self, obj) -> None:
+        """Called with the object get_object() found."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -47,7 +63,7 @@ class ScopedViewSetMixin:
         return ACTION_FOR_VIEWSET_ACTION.get(getattr(self, "action", None) or "list", access.VIEW)
 
     def get_queryset(self):
-        return self.model.objects.visible_to(self.request.user, self.policy_action())
+        return self.scope_queryset(self.model.objects.visible_to(self.request.user, self.policy_action()))
 
     def dangerously_get_queryset(self):
         """Every row, unscoped. Only for code that re-applies the policy itself; reviewers look here."""
@@ -57,12 +73,13 @@ class ScopedViewSetMixin:
         lookup = self.lookup_value()
         obj = self.get_queryset().filter(**{self.lookup_field: lookup}).first()
         if obj is None:
-            if self.policy_action() != access.VIEW and self.model.objects.visible_to(
+            if self.policy_action() != access.VIEW and self.scope_queryset(self.model.objects.visible_to(
                 self.request.user, access.VIEW
-            ).filter(**{self.lookup_field: lookup}).exists():
+            )).filter(**{self.lookup_field: lookup}).exists():
                 raise exceptions.PermissionDenied("Your role may not do that to this record.")
             raise exceptions.NotFound()
         self.check_object_permissions(self.request, obj)
+        self.on_read(obj)
         return obj
 
     def lookup_value(self):

@@ -108,6 +108,8 @@ _wanted: contextvars.ContextVar[dict | None] = contextvars.ContextVar("auror_rls
 
 
 def _want(scope: dict | None) -> None:
+    if scope is not None and scope == _wanted.get() and connection.connection is not None:
+        return  # already so (DRF's authentication after the middleware's): no round trip
     _wanted.set(scope)
     if scope is None:
         if connection.connection is None:

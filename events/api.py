@@ -47,8 +47,8 @@ class EventViewSet(ScopedModelViewSet):
     serializer_class = EventOutputSerializer
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
-    def get_queryset(self):
-        qs = super().get_queryset().select_related("store", "organisation")
+    def scope_queryset(self, qs):
+        qs = qs.select_related("store", "organisation")
         if self.action == "retrieve":
             qs = qs.prefetch_related("persons", "products", "vehicles")
         return qs

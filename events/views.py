@@ -6,7 +6,7 @@ from django.views.generic import DetailView, ListView
 from accounts.models import Role, Store
 from audit.services import audit_record
 from auror import access
-from auror.views import ScopedQuerysetMixin
+from auror.views import RoleRequiredMixin, ScopedQuerysetMixin
 from events.forms import EventFilterForm
 from events.models import Event, EventType
 from events.police import police_purpose
@@ -24,7 +24,10 @@ RECORDERS = frozenset({Role.STORE_STAFF, Role.INVESTIGATOR, Role.RETAILER_ADMIN}
 FILTER_NAMES = ("q", "store", "type", "date_from", "date_to", "prevented", "violence", "value_min", "value_max")
 
 
-class EventListView(ScopedQuerysetMixin, ListView):
+class EventListView(RoleRequiredMixin, ListView):
+    """The list and search: its rows come from events.selectors.events_visible, which applies the
+    access policy (and the search), not from the scoped base class."""
+
     model = Event
     allowed_roles = EVENT_READERS
     template_name = "events/event_list.html"
@@ -86,10 +89,9 @@ class EventDetailView(ScopedQuerysetMixin, DetailView):
         return super().get(request, *args, **kwargs)
 
     def get_object_unaudited(self):
-        return super().get_object()
+        return self.lookup_object()
 
-    def get_object(self, queryset=None):
-        event = super().get_object(queryset)
+    def on_read(self, event) -> None:
         purpose = f"{self.purpose['purpose']} (case {self.purpose['case_reference']})" if self.purpose else ""
         audit_record(action="event.view", actor=self.request.user, obj=event, purpose=purpose)
         if self.request.user.organisation_id != event.organisation_id:

@@ -155,8 +155,8 @@ class EvidenceViewSet(_EvidenceAPIMixin, mixins.ListModelMixin, viewsets.Generic
     serializer_class = EvidenceItemSerializer
     http_method_names = ["get", "delete", "head", "options"]
 
-    def get_queryset(self):
-        qs = super().get_queryset().select_related("uploaded_by", "data_key").order_by("-created_at", "-id")
+    def scope_queryset(self, qs):
+        qs = qs.select_related("uploaded_by", "data_key").order_by("-created_at", "-id")
         event = self.request.query_params.get("event")
         if self.action == "list" and event:
             if not event.isdigit():

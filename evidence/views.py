@@ -42,10 +42,8 @@ class EventEvidenceView(ScopedQuerysetMixin, DetailView):
     template_name = "evidence/event_evidence.html"
     context_object_name = "event"
 
-    def get_object(self, queryset=None):
-        event = super().get_object(queryset)
+    def on_read(self, event) -> None:
         audit_record(action="evidence.list", actor=self.request.user, obj=event, purpose=_purpose(self.request))
-        return event
 
 
 class EvidenceUploadView(ScopedQuerysetMixin, View):
@@ -132,13 +130,11 @@ class EvidenceItemView(ScopedQuerysetMixin, DetailView):
     template_name = "evidence/item_detail.html"
     context_object_name = "item"
 
-    def get_queryset(self):
-        return super().get_queryset().select_related("event__store", "person", "uploaded_by", "deleted_by")
+    def scope_queryset(self, qs):
+        return qs.select_related("event__store", "person", "uploaded_by", "deleted_by")
 
-    def get_object(self, queryset=None):
-        item = super().get_object(queryset)
+    def on_read(self, item) -> None:
         services.evidence_viewed(actor=self.request.user, item=item, purpose=_purpose(self.request))
-        return item
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

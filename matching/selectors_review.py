@@ -79,9 +79,14 @@ def level_text(feature: str, level: str) -> str:
 def suggestions_visible(user, action: str = access.VIEW) -> QuerySet[Suggestion]:
     """Suggestions the user may see or judge, with both events visible to them (the other retailer's
     side of a cross-retailer suggestion is shown only as far as the policy allows, on its card)."""
+    return Suggestion.objects.visible_to(user, action).filter(both_sides_visible(user))
+
+
+def both_sides_visible(user) -> Q:
+    """The suggestion's own event is visible to the user, and (inside the retailer) the other too."""
     own_side = access.event_q(user, access.VIEW, prefix="person__event__")
     other_side = Q(other_organisation__isnull=False) | access.event_q(user, access.VIEW, prefix="target_person__event__")
-    return Suggestion.objects.visible_to(user, action).filter(own_side & other_side)
+    return own_side & other_side
 
 
 class PairKey(Func):

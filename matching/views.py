@@ -23,6 +23,7 @@ from auror.views import RoleRequiredMixin, ScopedQuerysetMixin
 from matching.forms import JudgementForm, MatchSettingsForm, QueueFilterForm, UndoForm
 from matching.models import Judgement, MatchSettings, Suggestion
 from matching.selectors_review import (
+    both_sides_visible,
     judgements_visible,
     review_cards,
     review_queue,
@@ -83,12 +84,9 @@ class SuggestionMixin(ScopedQuerysetMixin):
     model = Suggestion
     allowed_roles = REVIEWERS
 
-    def get_object(self, queryset=None):
+    def scope_queryset(self, qs):
         # Both events must be visible too: a sensitive one without the grant is as absent as another tenant's.
-        obj = suggestions_visible(self.request.user, self.action).filter(pk=self.kwargs["pk"]).first()
-        if obj is None:
-            raise Http404("No such suggestion.")
-        return obj
+        return qs.filter(both_sides_visible(self.request.user))
 
 
 class SuggestionView(SuggestionMixin, View):

@@ -84,8 +84,8 @@ class CrossMatchViewSet(ScopedReadOnlyViewSet):
     permission_classes = [permissions.IsAuthenticated, InvestigatorsOnly]
     serializer_class = CrossMatchSerializer
 
-    def get_queryset(self):
-        return super().get_queryset().filter(other_organisation__isnull=False).order_by("-score", "-id")
+    def scope_queryset(self, qs):
+        return qs.filter(other_organisation__isnull=False).order_by("-score", "-id")
 
     def list(self, request, *args, **kwargs):
         qs = self.get_queryset()
@@ -127,8 +127,7 @@ class DisclosureRequestViewSet(ScopedReadOnlyViewSet):
     def policy_action(self) -> str:
         return access.CHANGE if getattr(self, "action", None) == "decision" else super().policy_action()
 
-    def get_queryset(self):
-        qs = super().get_queryset()
+    def scope_queryset(self, qs):
         direction = self.request.query_params.get("direction")
         if direction == "incoming":
             qs = qs.filter(holding_organisation_id=self.request.user.organisation_id)

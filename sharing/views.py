@@ -132,14 +132,8 @@ class CrossMatchDetailView(ScopedQuerysetMixin, View):
     allowed_roles = INVESTIGATING
     http_method_names = ["get", "head", "options"]
 
-    def get_queryset(self):
-        return super().get_queryset().filter(other_organisation__isnull=False)
-
-    def get_object(self, queryset=None):
-        obj = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
-        if obj is None:
-            raise Http404("No such record.")
-        return obj
+    def scope_queryset(self, qs):
+        return qs.filter(other_organisation__isnull=False)
 
     def get(self, request, pk: int):
         suggestion = self.get_object()
