@@ -26,8 +26,10 @@ MAX_SEARCH_TOKENS = 8
 # PostgreSQL from the row's own text: events/migrations/0004_search.py). Plates and SKUs are exact
 # matches on their b-tree indexes. The subqueries only yield event ids; the caller's queryset has
 # already applied the access policy, so they cannot widen what anyone sees.
-_BRANCH_EVENT = "SELECT id FROM events_event WHERE search_doc @@ to_tsquery('simple', %s)"
-_BRANCH_PERSON = "SELECT event_id FROM events_eventperson WHERE search_doc @@ to_tsquery('simple', %s)"
+# The two text branches go through functions (events migration 0008): under row-level security
+# the match operator could not use its index otherwise. Their second parameter bounds the rows.
+_BRANCH_EVENT = "SELECT id FROM events_search_event_ids(%s, %s) AS id"
+_BRANCH_PERSON = "SELECT id FROM events_search_person_event_ids(%s, %s) AS id"
 _BRANCH_PLATE = "SELECT event_id FROM events_eventvehicle WHERE plate_normalised = %s"
 _BRANCH_SKU = "SELECT event_id FROM events_eventproduct WHERE sku = ANY(%s)"
 
@@ -64,7 +66,7 @@ def _search_branches(q: str) -> list[tuple[str, list]]:
     tsquery = search_tsquery(q)
     if not tsquery:
         return []
-    branches = [(_BRANCH_EVENT, [tsquery]), (_BRANCH_PERSON, [tsquery])]
+    branches = [(_BRANCH_EVENT, [tsquery, None]), (_BRANCH_PERSON, [tsquery, None])]
     plate = normalise_plate(q)
     if 2 <= len(plate) <= 12:
         branches.append((_BRANCH_PLATE, [plate]))
@@ -88,6 +90,8 @@ def _branch_ids(sql: str, params: list) -> list[int] | None:
 
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off")
+        if sql in (_BRANCH_EVENT, _BRANCH_PERSON):
+            params = [params[0], RARE_MATCHES + 1]
         cur.execute(f"{sql} LIMIT {RARE_MATCHES + 1}", params)
         rows = cur.fetchall()
     if len(rows) > RARE_MATCHES:
