@@ -465,6 +465,12 @@ class Lexicon:
         order = {ALWAYS: 0, DESCRIPTOR: 1, PERSON: 2, SKIN: 3, AFFILIATION: 4, LABEL: 5}
         v = self.v
         prev = toks[m.i - 1] if m.i > 0 and toks[m.i - 1].word else None
+        # Kiri, Tane and Tama are given names as well as te reo's skin, man and boy: capitalised
+        # before a capitalised word they are a name ("Kiri Brown", "Tane Tonga"), not a description.
+        first = toks[m.i] if m.j > m.i else prev
+        if (first is not None and first.cap and toks[m.j].cap
+                and (first.norm in v.follows_person or first.norm in v.follows_skin)):
+            return None
         if prev is not None and m.i == m.j:
             # languages whose adjectives follow the noun: "chaqueta negra" is a jacket, "hombre negro",
             # "femme noire", "tangata Māori" a person, "piel oscura", "kiri mangu" skin
