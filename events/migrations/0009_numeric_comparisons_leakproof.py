@@ -7,13 +7,32 @@ migrating role is not one, this says so and changes nothing (ask the DBA to run 
 
 from django.db import migrations
 
-FUNCTIONS = ("numeric_eq", "numeric_ne", "numeric_lt", "numeric_le", "numeric_gt", "numeric_ge")
-
-SQL = "DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN " + " ".join(
-    f"ALTER FUNCTION pg_catalog.{f}(numeric, numeric) LEAKPROOF;" for f in FUNCTIONS) + (
-    " ELSE RAISE NOTICE 'Not a superuser: numeric comparisons stay unmarked (events migration 0009)'; END IF; END $$;")
-REVERSE = "DO $$ BEGIN IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN " + " ".join(
-    f"ALTER FUNCTION pg_catalog.{f}(numeric, numeric) NOT LEAKPROOF;" for f in FUNCTIONS) + " END IF; END $$;"
+SQL = """
+DO $$ BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    ALTER FUNCTION pg_catalog.numeric_eq(numeric, numeric) LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_ne(numeric, numeric) LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_lt(numeric, numeric) LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_le(numeric, numeric) LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_gt(numeric, numeric) LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_ge(numeric, numeric) LEAKPROOF;
+  ELSE
+    RAISE NOTICE 'Not a superuser: numeric comparisons stay unmarked (events migration 0009)';
+  END IF;
+END $$;
+"""
+REVERSE = """
+DO $$ BEGIN
+  IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    ALTER FUNCTION pg_catalog.numeric_eq(numeric, numeric) NOT LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_ne(numeric, numeric) NOT LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_lt(numeric, numeric) NOT LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_le(numeric, numeric) NOT LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_gt(numeric, numeric) NOT LEAKPROOF;
+    ALTER FUNCTION pg_catalog.numeric_ge(numeric, numeric) NOT LEAKPROOF;
+  END IF;
+END $$;
+"""
 
 
 class Migration(migrations.Migration):
