@@ -11,8 +11,7 @@ from rest_framework.test import APIClient
 from accounts.tokens import token_create
 from audit.models import AuditEntry
 from events.models import Event, EventDraft
-
-PROBLEM = "application/problem+json"
+from tests.test_api_errors import PROBLEM, problem, theft  # noqa: F401 (PROBLEM: the content type asserted here too)
 
 
 def bearer(user) -> APIClient:
@@ -20,21 +19,6 @@ def bearer(user) -> APIClient:
     client = APIClient(raise_request_exception=False)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.content[:500]
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status and body["type"] == "about:blank" and body["title"]
-    return body
-
-
-def theft(**over) -> dict:
-    body = {"store": "ACME-001", "occurred_at": "2026-01-03T14:22:00+13:00", "type": "theft",
-            "products": [{"sku": "1", "quantity": 1, "unit_value": "9.99"}]}
-    body.update(over)
-    return body
 
 
 # --- a non-numeric id on a detail route -----------------------------------------------------------
