@@ -58,18 +58,11 @@ def copy_insert(model, objs: list) -> None:
             cur.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(objs))}",  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
                         [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objs for f in fields])
             return
-        target = table
-        if held:  # many rows: COPY into a temporary table without policies, then one INSERT from it
-            target = quote(f"_copy_{meta.db_table}")
-            cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
         # The cursor's copy() is psycopg's own: its errors are turned into Django's here, so that a
         # caller catching IntegrityError (a repeated client key, a duplicate external id) sees one.
-        with connection.wrap_database_errors, cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        with connection.wrap_database_errors, copy_into(cur, meta.db_table, columns, held=held) as copy:
             for obj in objs:
                 copy.write_row(values_of(obj))
-        if held:
-            cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
-            cur.execute(f"DROP TABLE {target}")
 
 
 INSERT_AT_MOST = 200  # rows written by a plain INSERT when COPY is not allowed
@@ -79,15 +72,19 @@ HELD_SQL = "SELECT NOT (r.rolsuper OR r.rolbypassrls) FROM pg_roles r WHERE r.ro
 
 
 @contextlib.contextmanager
-def copy_into(cur, table: str, columns: str) -> Iterator:
+def copy_into(cur, table: str, columns: str, *, held: bool | None = None) -> Iterator:
     """`COPY table (columns) FROM STDIN` for a cursor (Django's or psycopg's). PostgreSQL refuses
     COPY into a table with row-level security (auror.rls) from a session held to it: the rows then
-    go into a temporary table first, and from there into the table by one INSERT."""
-    held = _has_policies(table)
-    if held:
-        cur.execute(HELD_SQL)
-        held = bool(cur.fetchone()[0])
-    target = f'"_copy_{table}"' if held else table
+    go into a temporary table first, and from there into the table by one INSERT. `held`: whether
+    the session is held to the table's policies, when the caller knows already."""
+    if held is None:
+        held = _has_policies(table)
+        if held:
+            cur.execute(HELD_SQL)
+            held = bool(cur.fetchone()[0])
+    quote = connection.ops.quote_name
+    target = quote(f"_copy_{table}") if held else quote(table)
+    table = quote(table)
     if held:
         cur.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")  # nosec B608  # identifiers from the models and settings, quoted; values are parameters
     with cur.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:

@@ -180,3 +180,24 @@ def test_the_application_role_can_switch_off_neither_the_backstop_nor_the_audit_
     error = in_request(world.investigator, attempt)
     assert error is not None and ("permission denied" in error or "must be owner" in error
                                   or "append-only" in error), error
+
+
+@pytest.mark.parametrize("rows", [3, 250])
+def test_bulk_writes_work_for_a_session_held_to_the_policies(world, two_retailers, rows):
+    """PostgreSQL refuses COPY into a table with policies from a session held to them: a few rows go
+    by one INSERT, many through a temporary table (events.bulk)."""
+    from decimal import Decimal
+
+    from events.bulk import copy_insert
+    from events.models import EventProduct
+
+    mine, _ = two_retailers
+    before = EventProduct.objects.filter(event=mine).count()
+    rls._job_started()
+    try:
+        assert rls.current()[0] == "auror_app"
+        copy_insert(EventProduct, [EventProduct(event=mine, sku=f"S{i}", description="Item", quantity=1,
+                                                unit_value=Decimal("1.50")) for i in range(rows)])
+    finally:
+        rls._job_finished()
+    assert EventProduct.objects.filter(event=mine).count() == before + rows
